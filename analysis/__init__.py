@@ -1,0 +1,1 @@
+"""gatescope.analysis: state recording, forgetting speed, phone selectivity, distributions and reports."""

@@ -1,0 +1,1 @@
+"""The embedded synthetic corpus: eSpeak NG speech in TIMIT's layout with exact phone alignments."""

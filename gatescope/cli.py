@@ -1,0 +1,196 @@
+"""The ``gatescope`` command: argument parsing only; the work is done in gatescope.asr/noise/analysis."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from gatescope import __version__
+from gatescope.asr.errors import InputError
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _corpus_synth(args: argparse.Namespace) -> int:
+    from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+
+    config = SynthCorpusConfig(
+        speakers=args.speakers,
+        test_speakers=args.test_speakers,
+        utts_per_speaker=args.utts_per_speaker,
+        seed=args.seed,
+    )
+    summary = generate_corpus(args.out_dir, config, jobs=args.jobs, progress=not args.quiet)
+    body = asdict(summary)
+    counts = body.pop("train_phone39_counts")
+    print(json.dumps(body, indent=2))
+    print(f"train 39-phone counts: {' '.join(f'{p}:{n}' for p, n in sorted(counts.items()))}")
+    return 0
+
+
+def _prepare_timit(args: argparse.Namespace) -> int:
+    from gatescope.asr.prepare import prepare_timit
+
+    out = prepare_timit(
+        args.timit_root,
+        args.data_dir,
+        dev_list=args.dev_spk_list,
+        test_list=args.test_spk_list,
+        progress=not args.quiet,
+    )
+    for split in ("train", "dev", "test"):
+        utts = (out / split / "utt2spk").read_text().count("\n")
+        spks = (out / split / "spk2utt").read_text().count("\n")
+        print(f"{out / split}: {utts} utterances, {spks} speakers (validated)")
+    return 0
+
+
+def _validate_data(args: argparse.Namespace) -> int:
+    from gatescope.asr.datadir import validate_data_dir
+
+    problems = validate_data_dir(args.data_dir)
+    for problem in problems[: args.max_problems]:
+        print(problem, file=sys.stderr)
+    if len(problems) > args.max_problems:
+        print(f"... and {len(problems) - args.max_problems} more problems", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{args.data_dir}: valid Kaldi data dir")
+    return 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    from gatescope.asr.config import load_config
+    from gatescope.asr.features import FeatureConfig, extract_features
+    from gatescope.asr.resources import conf_path
+
+    config = load_config(FeatureConfig, args.config or conf_path(f"{args.type}.yaml"), args.overrides)
+    feats = extract_features(args.data_dir, config, jobs=args.jobs, progress=not args.quiet)
+    utts = len(feats.read_text().splitlines())
+    print(f"{feats}: {utts} utterances, {config.kind} dim {config.dim}; cmvn.scp beside it")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatescope",
+        description="Streaming speech-recognition robustness toolkit: corpora, features, deep LSTM/GRU CTC "
+        "models, noise injection and memory analysis.",
+        epilog="Start with `make demo`, or: gatescope corpus synth corpus/ && gatescope prepare timit corpus/ "
+        "data/ && gatescope features data/train",
+        formatter_class=_FORMATTER,
+    )
+    parser.add_argument("--version", action="version", version=f"gatescope {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    corpus = commands.add_parser(
+        "corpus",
+        help="build corpora (the embedded synthetic TIMIT-style corpus)",
+        description="Build corpora.",
+    )
+    corpus_kinds = corpus.add_subparsers(dest="corpus_kind", metavar="KIND", required=True)
+    synth = corpus_kinds.add_parser(
+        "synth",
+        formatter_class=_FORMATTER,
+        help="generate the synthetic read-speech corpus in TIMIT's layout",
+        description="Generate a synthetic English read-speech corpus with eSpeak NG, in TIMIT's layout\n"
+        "(OUT_DIR/{TRAIN,TEST}/DR<n>/<SPEAKER>/<UTT>.{WAV,PHN,WRD,TXT}) with exact phone\n"
+        "alignments. Same seed, same corpus byte for byte; a re-run skips finished utterances.",
+        epilog="example:\n  gatescope corpus synth corpus/ --speakers 16 --utts-per-speaker 30 --jobs 2",
+    )
+    synth.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    synth.add_argument("--speakers", type=int, default=16, help="number of speakers (default 16)")
+    synth.add_argument(
+        "--test-speakers",
+        type=int,
+        default=4,
+        help="how many of them are test speakers, split into dev and core test (default 4)",
+    )
+    synth.add_argument("--utts-per-speaker", type=int, default=30, help="utterances per speaker (default 30)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed: prompts, voices, levels (default 0)")
+    synth.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(func=_corpus_synth)
+
+    prepare = commands.add_parser(
+        "prepare",
+        help="turn a corpus into Kaldi data dirs (train/dev/test)",
+        description="Prepare Kaldi data dirs from a corpus.",
+    )
+    prepare_kinds = prepare.add_subparsers(dest="corpus_kind", metavar="CORPUS", required=True)
+    timit = prepare_kinds.add_parser(
+        "timit",
+        formatter_class=_FORMATTER,
+        help="TIMIT (LDC layout) or the synthetic corpus -> DATA_DIR/{train,dev,test}",
+        description="Read a TIMIT-layout corpus (upper or lower case, NIST SPHERE .WAV, .PHN/.WRD/.TXT), drop\n"
+        "SA1/SA2, split train / dev (50 speakers) / core test (24 speakers) by the standard lists,\n"
+        "fold 61 -> 48 phones for `text` and write validated Kaldi data dirs with phone alignments.\n"
+        "A synthetic corpus's own DOC/dev_spk.list and DOC/core_test_spk.list are used when present.",
+        epilog="examples:\n  gatescope prepare timit /data/LDC93S1/TIMIT data/\n"
+        "  gatescope prepare timit corpus/ data/",
+    )
+    timit.add_argument("timit_root", type=Path, metavar="TIMIT_ROOT")
+    timit.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    timit.add_argument("--dev-spk-list", type=Path, help="dev speaker list (default: conf/timit_dev_spk.list)")
+    timit.add_argument(
+        "--test-spk-list", type=Path, help="core-test speaker list (default: conf/timit_core_test_spk.list)"
+    )
+    timit.add_argument("--quiet", action="store_true", help="no progress bar")
+    timit.set_defaults(func=_prepare_timit)
+
+    validate = commands.add_parser(
+        "validate-data",
+        formatter_class=_FORMATTER,
+        help="check a Kaldi data dir as validate_data_dir.sh does",
+        description="Check a Kaldi data dir: required files, sorted unique ids, matching utterance sets,\n"
+        "speaker prefixes, durations > 0, alignments contiguous and inside the audio.\n"
+        "Prints FILE:LINE: PROBLEM for each problem and exits 1 if there is any.",
+        epilog="example:\n  gatescope validate-data data/train",
+    )
+    validate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    validate.add_argument("--max-problems", type=int, default=20, help="how many problems to print (default 20)")
+    validate.set_defaults(func=_validate_data)
+
+    features = commands.add_parser(
+        "features",
+        formatter_class=_FORMATTER,
+        help="Kaldi-compatible fbank/MFCC, CMVN stats and frame phone labels as ark/scp",
+        description="Extract Kaldi-compatible features (torchaudio.compliance.kaldi) into DATA_DIR/data/*.ark\n"
+        "with feats.scp, per-speaker cmvn.scp and frame-level phone labels (labels.scp).\n"
+        "Resumable: finished chunks are kept. Settings come from conf/<type>.yaml and key=value.",
+        epilog="examples:\n  gatescope features data/train --jobs 2\n"
+        "  gatescope features data/train --type mfcc\n  gatescope features data/train num_mel_bins=80",
+    )
+    features.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    features.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config keys")
+    features.add_argument("--type", choices=("fbank", "mfcc"), default="fbank", help="default fbank")
+    features.add_argument("--config", type=Path, help="a features YAML (default conf/<type>.yaml)")
+    features.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    features.add_argument("--quiet", action="store_true", help="no progress bar")
+    features.set_defaults(func=_features)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args))
+    except InputError as err:
+        print(f"gatescope: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gatescope: interrupted; finished work is kept, re-run to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

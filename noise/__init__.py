@@ -1,0 +1,1 @@
+"""gatescope.noise: noise sources, SNR mixing, burst insertion and stream perturbation (a pure signal library)."""
