@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from gatescope.asr import sphere
 from gatescope.asr.errors import InputError
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
 from gatescope.asr.errors import InputError
 
 T = TypeVar("T")

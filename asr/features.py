@@ -24,13 +24,14 @@ import torch
 import torchaudio.compliance.kaldi as kaldi
 import torchaudio.functional as AF
 import yaml
+from tqdm import tqdm
+
 from gatescope.asr import kaldi_ark
 from gatescope.asr.audio import read_audio
 from gatescope.asr.datadir import CTM_FILE, read_ctm, read_table
 from gatescope.asr.errors import InputError
 from gatescope.asr.fileio import write_table, write_text_atomic
 from gatescope.asr.phones import PhoneMap
-from tqdm import tqdm
 
 CHUNK_UTTERANCES = 100
 ARK_DIR = "data"

@@ -60,4 +60,7 @@ def read_int_vector(rxfile: str) -> np.ndarray:
 
 
 def read_matrix_scp(path: Path) -> Iterator[tuple[str, np.ndarray]]:
-    yield from kaldi_io.read_mat_scp(str(path))
+    """``(key, matrix)`` for each line of an scp file, in file order."""
+    for line in path.read_text().splitlines():
+        key, rxfile = line.split(maxsplit=1)
+        yield key, read_matrix(rxfile)

@@ -15,6 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from gatescope.asr.audio import read_audio
 from gatescope.asr.datadir import CTM_FILE, validate_data_dir
 from gatescope.asr.errors import InputError
@@ -30,7 +32,6 @@ from gatescope.asr.timit import (
     read_txt,
     read_wrd,
 )
-from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
 from gatescope.asr.errors import InputError
 
 HEADER_SIZE = 1024

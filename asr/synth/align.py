@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from gatescope.asr.errors import InputError
 from gatescope.asr.synth.espeak import PhonemeEvent, Synthesis
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchaudio.functional as AF
+from tqdm import tqdm
+
 from gatescope.asr.errors import InputError
 from gatescope.asr.fileio import write_bytes_atomic, write_text_atomic
 from gatescope.asr.phones import PhoneMap
@@ -29,7 +31,6 @@ from gatescope.asr.synth.align import Segment, align, load_symbol_map, tokenize
 from gatescope.asr.synth.espeak import Espeak
 from gatescope.asr.synth.speakers import Speaker, make_speakers
 from gatescope.asr.synth.text import Lexicon, SentenceGenerator
-from tqdm import tqdm
 
 STATS_FILE = "ALIGNMENT_STATS.tsv"
 STAT_NAMES = (
@@ -136,6 +137,21 @@ def _rescale(segments: list[Segment], ratio: float, offset: int) -> list[Segment
     return out
 
 
+def _extend_silence(phones: list[Segment], num_samples: int) -> list[Segment]:
+    """Stretch (or add) the leading and trailing ``h#`` over the padding around the speech."""
+    head, tail = phones[0], phones[-1]
+    phones = list(phones)
+    if head.label == "h#":
+        phones[0] = Segment(0, head.end, "h#")
+    elif head.start > 0:
+        phones.insert(0, Segment(0, head.start, "h#"))
+    if tail.label == "h#":
+        phones[-1] = Segment(tail.start, num_samples, "h#")
+    elif tail.end < num_samples:
+        phones.append(Segment(tail.end, num_samples, "h#"))
+    return phones
+
+
 def _choose_prompt(worker: _Worker, speaker: Speaker, rng: np.random.Generator) -> str:
     """The candidate prompt richest in rare phones, judged from eSpeak's phonemization in this voice."""
     weights = dict(worker.config.rare_phone_weights)
@@ -182,8 +198,7 @@ def synthesize_utterance(speaker_index: int, speaker: Speaker, k: int) -> Uttera
     pcm = np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 
     phones = _rescale(alignment.phones, ratio, lead)
-    phones[0] = Segment(0, phones[0].end, phones[0].label)  # h# from the first sample ...
-    phones[-1] = Segment(phones[-1].start, len(pcm), phones[-1].label)  # ... to the last
+    phones = _extend_silence(phones, len(pcm))
     words = _rescale(alignment.words, ratio, lead)
 
     folder = _speaker_dir(worker.out_dir, speaker)

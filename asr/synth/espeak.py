@@ -4,12 +4,17 @@ Why the C library and not the ``espeak-ng`` program: with ``espeakINITIALIZE_PHO
 receives one event per phoneme carrying its start sample, so phone boundaries are exact by construction.
 
 The library keeps global state and is not thread-safe: use one :class:`Espeak` per process (the corpus generator
-runs worker processes, never threads).
+runs worker processes, never threads). It also carries waveform state (the glottal phase) from one synthesis to
+the next, which Terminate/Initialize does not reset: the same text comes out a few samples longer or shorter
+depending on what was said before. So every synthesis runs in a child forked from this process, whose eSpeak has
+never synthesized anything: the audio is then a pure function of (text, voice), as a reproducible corpus needs.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,7 +162,38 @@ class Espeak:
         return symbols
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Synthesis:
-        """Speak ``text`` (plain text, UTF-8) and return int16 audio with phoneme and word events."""
+        """Speak ``text`` (plain text, UTF-8) and return int16 audio with phoneme and word events.
+
+        Runs in a forked child so that this process's eSpeak state never changes (see the module docstring).
+        """
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: synthesize from the pristine state, send the result, exit without cleanup
+            status = 0
+            try:
+                os.close(read_fd)
+                try:
+                    payload = pickle.dumps(self._synthesize_here(text, settings))
+                except Exception as err:  # report to the parent instead of dying silently
+                    payload = pickle.dumps(err)
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(payload)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if not payload or status != 0:
+            raise RuntimeError(f"eSpeak synthesis process failed (status {status}) for {text!r}")
+        result = pickle.loads(payload)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _synthesize_here(self, text: str, settings: VoiceSettings) -> Synthesis:
         self.set_voice(settings)
         self._chunks, self._events = [], []
         encoded = text.encode()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from gatescope.asr.errors import InputError
 from gatescope.asr.synth.espeak import VoiceSettings
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from gatescope.asr.errors import InputError
 
 _SLOT = re.compile(r"\{(\w+)\}")

@@ -1,0 +1,29 @@
+"""Shared fixtures: a tiny synthetic corpus, its Kaldi data dirs and features (built once per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+
+TINY = SynthCorpusConfig(speakers=4, test_speakers=2, utts_per_speaker=3, seed=11)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth") / "corpus"
+    generate_corpus(root, TINY, jobs=1, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gatescope.asr.features import FeatureConfig, extract_features
+    from gatescope.asr.prepare import prepare_timit
+
+    out = prepare_timit(tiny_corpus, tmp_path_factory.mktemp("data") / "data", progress=False)
+    for split in ("train", "dev", "test"):
+        extract_features(out / split, FeatureConfig(), progress=False)
+    return out

@@ -1,0 +1,147 @@
+"""Features against torchaudio's Kaldi reference, ark/scp round trips, CMVN, frame labels, resumption."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import torchaudio.compliance.kaldi as kaldi
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatescope.asr import kaldi_ark
+from gatescope.asr.datadir import read_ctm, read_table, validate_data_dir
+from gatescope.asr.errors import InputError
+from gatescope.asr.features import FeatureConfig, apply_cmvn, cmvn_stats, extract_features, frame_labels
+
+
+def test_fbank_equals_torchaudio_kaldi_reference(tiny_data: Path) -> None:
+    wavs = read_table(tiny_data / "train" / "wav.scp")
+    feats = dict(kaldi_ark.read_matrix_scp(tiny_data / "train" / "feats.scp"))
+    assert set(feats) == set(wavs)
+    for utt, path in wavs.items():
+        audio, rate = sf.read(path, dtype="int16")
+        reference = kaldi.fbank(
+            torch.from_numpy(audio.astype(np.float32)).unsqueeze(0),
+            num_mel_bins=40,
+            frame_length=25.0,
+            frame_shift=10.0,
+            dither=0.0,
+            sample_frequency=rate,
+        )
+        assert feats[utt].dtype == np.float32 and feats[utt].shape == (reference.shape[0], 40)
+        np.testing.assert_allclose(feats[utt], reference.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_ark_round_trip_and_cmvn(tiny_data: Path, tmp_path: Path) -> None:
+    feats = dict(kaldi_ark.read_matrix_scp(tiny_data / "train" / "feats.scp"))
+    scp = kaldi_ark.write_matrices(tmp_path / "copy.ark", sorted(feats.items()))
+    for utt, rx in scp.items():
+        np.testing.assert_array_equal(kaldi_ark.read_matrix(rx), feats[utt])
+    utt2spk = read_table(tiny_data / "train" / "utt2spk")
+    cmvn = dict(kaldi_ark.read_matrix_scp(tiny_data / "train" / "cmvn.scp"))
+    for spk, stats in cmvn.items():
+        mine = [feats[u] for u, s in utt2spk.items() if s == spk]
+        np.testing.assert_allclose(stats, cmvn_stats(mine))
+        normalised = apply_cmvn(np.concatenate(mine), stats)
+        np.testing.assert_allclose(normalised.mean(0), 0, atol=1e-3)
+        np.testing.assert_allclose(normalised.std(0), 1, atol=1e-2)
+
+
+def test_frame_labels_agree_with_phn_boundaries(tiny_data: Path, tiny_corpus: Path) -> None:
+    phones = {
+        int(i): p for p, i in (line.split() for line in (tiny_data / "train" / "phones.txt").read_text().splitlines())
+    }
+    for utt, rx in read_table(tiny_data / "train" / "labels.scp").items():
+        speaker, name = utt.split("_")
+        phn = next(tiny_corpus.glob(f"TRAIN/DR*/{speaker.upper()}/{name.upper()}.PHN"))
+        segments = [(int(a), int(b), p) for a, b, p in (line.split() for line in phn.read_text().splitlines())]
+        labels = kaldi_ark.read_int_vector(rx)
+        for t, label in enumerate(labels):
+            centre = t * 160 + 200
+            inside = [p for a, b, p in segments if a <= centre < b]
+            assert inside == [phones[label]], (utt, t)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 900), min_size=1, max_size=12), st.integers(0, 400))
+def test_frame_labels_property(durations: list[int], extra: int) -> None:
+    """Any segmentation: each frame gets the segment under its centre (the last one past the end)."""
+    bounds = np.cumsum([0, *durations])
+    spans = [(int(a), int(b), f"p{i}") for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+    config = FeatureConfig()
+    num_frames = max(0, 1 + (int(bounds[-1]) + extra - 400) // 160)
+    ids = {f"p{i}": i for i in range(len(spans))}
+    labels = frame_labels(spans, num_frames, config, ids)
+    for t, label in enumerate(labels):
+        centre = t * 160 + 200
+        expected = next((i for i, (a, b, _) in enumerate(spans) if a <= centre < b), len(spans) - 1)
+        assert label == expected
+
+
+def test_mfcc_with_deltas(tiny_data: Path, tmp_path: Path) -> None:
+    data = tmp_path / "dev"
+    shutil.copytree(tiny_data / "dev", data, ignore=shutil.ignore_patterns("data", "*.scp", "phones.txt"))
+    shutil.copy(tiny_data / "dev" / "wav.scp", data / "wav.scp")
+    config = FeatureConfig(kind="mfcc", num_mel_bins=23, num_ceps=13, add_deltas=True)
+    extract_features(data, config, progress=False)
+    feats = dict(kaldi_ark.read_matrix_scp(data / "feats.scp"))
+    utt, matrix = next(iter(feats.items()))
+    assert matrix.shape[1] == 39
+    audio, _ = sf.read(read_table(data / "wav.scp")[utt], dtype="int16")
+    static = kaldi.mfcc(
+        torch.from_numpy(audio.astype(np.float32)).unsqueeze(0), num_ceps=13, num_mel_bins=23, dither=0.0
+    )
+    np.testing.assert_allclose(matrix[:, :13], static.numpy(), rtol=1e-5, atol=1e-4)
+    assert validate_data_dir(data) == []
+
+
+def _copy_without_features(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("data", "feats.scp", "cmvn.scp", "labels.scp"))
+    return dst
+
+
+def test_resume_and_jobs_give_the_same_features(tiny_data: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("gatescope.asr.features.CHUNK_UTTERANCES", 2)
+    data = _copy_without_features(tiny_data / "train", tmp_path / "train")
+    extract_features(data, FeatureConfig(), jobs=1, progress=False)
+    reference = dict(kaldi_ark.read_matrix_scp(data / "feats.scp"))
+    chunk0 = data / "data" / "raw_fbank.0.ark"
+    kept = chunk0.stat().st_mtime_ns
+    for chunk in (1, 2):  # two unfinished chunks: the rerun uses the process pool
+        (data / "data" / f"raw_fbank.{chunk}.done").unlink()
+    (data / "data" / "raw_fbank.2.ark").write_bytes(b"half-written")
+    extract_features(data, FeatureConfig(), jobs=2, progress=False)
+    assert chunk0.stat().st_mtime_ns == kept, "finished chunks are not recomputed"
+    again = dict(kaldi_ark.read_matrix_scp(data / "feats.scp"))
+    assert set(again) == set(reference)
+    for utt in reference:
+        np.testing.assert_array_equal(again[utt], reference[utt])
+    changed = FeatureConfig(num_mel_bins=23)
+    extract_features(data, changed, progress=False)
+    assert next(kaldi_ark.read_matrix_scp(data / "feats.scp"))[1].shape[1] == 23, "a new config recomputes"
+
+
+def test_bad_audio_names_the_utterance(tiny_data: Path, tmp_path: Path) -> None:
+    data = _copy_without_features(tiny_data / "test", tmp_path / "test")
+    wavs = read_table(data / "wav.scp")
+    utt = sorted(wavs)[1]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"\x00" * 10)
+    (data / "wav.scp").write_text("".join(f"{u} {broken if u == utt else w}\n" for u, w in sorted(wavs.items())))
+    with pytest.raises(InputError, match=f"utterance {utt}: .*broken.wav"):
+        extract_features(data, FeatureConfig(), progress=False)
+
+
+def test_ctm_times_round_trip_to_samples(tiny_data: Path, tiny_corpus: Path) -> None:
+    spans = read_ctm(tiny_data / "test" / "phones.ctm", 16000)
+    utt = sorted(spans)[0]
+    speaker, name = utt.split("_")
+    phn = next(tiny_corpus.glob(f"TEST/DR*/{speaker.upper()}/{name.upper()}.PHN"))
+    expected = [(int(a), int(b), p) for a, b, p in (line.split() for line in phn.read_text().splitlines())]
+    assert spans[utt] == expected
