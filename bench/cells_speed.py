@@ -1,0 +1,96 @@
+"""Recurrent cell speed, side by side in one run (CPU here; CUDA too when a GPU is present).
+
+- inference: the introspection path (``return_states=True``, every gate recorded) against ``torch.nn.LSTM``;
+- training step (forward + backward): a generic-path variant (peephole LSTM, Cho GRU, ...) against the fast path.
+Shapes follow the issue: 4 layers x 320 units, batch 16 x 300 frames, 40 input features.
+
+    python bench/cells_speed.py [--device cpu|cuda] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from common import write_result
+
+from gatescope.asr.cells import RecurrentStack
+
+
+def _best(fn, repeats: int, device: str) -> float:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--hidden", type=int, default=320)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    device = args.device
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, args.frames, 40, device=device)
+    shape = dict(input_size=40, hidden_size=args.hidden, num_layers=args.layers)
+
+    reference = torch.nn.LSTM(40, args.hidden, args.layers, batch_first=True).to(device).eval()
+    ours = RecurrentStack("lstm", **shape).to(device).eval()
+    ours.load_state_dict(reference.state_dict())
+    with torch.no_grad():
+        t_ref = _best(lambda: reference(x), args.repeats, device)
+        t_fast = _best(lambda: ours(x), args.repeats, device)
+        t_intro = _best(lambda: ours(x, return_states=True), args.repeats, device)
+
+    def train_step(model: torch.nn.Module) -> None:
+        model.zero_grad()
+        model(x)[0].square().mean().backward()
+
+    steps = {}
+    for name, kind, options in (
+        ("lstm_fast", "lstm", {}),
+        ("gru_fast", "gru", {}),
+        ("lstm_peepholes_generic", "lstm", {"peepholes": True}),
+        ("cifg_generic", "cifg", {}),
+        ("lazy_generic", "lazy", {}),
+        ("gru_cho_generic", "gru", {"gru_formulation": "cho"}),
+    ):
+        model = RecurrentStack(kind, **shape, **options).to(device).train()
+        steps[name] = _best(lambda m=model: train_step(m), args.repeats, device)
+
+    write_result(
+        f"cells_speed_{device}",
+        {
+            "shape": {"layers": args.layers, "hidden": args.hidden, "batch": args.batch, "frames": args.frames},
+            "inference_seconds": {
+                "torch_nn_lstm": round(t_ref, 4),
+                "gatescope_fast_path": round(t_fast, 4),
+                "gatescope_introspection": round(t_intro, 4),
+            },
+            "introspection_over_nn_lstm": round(t_intro / t_ref, 2),
+            "introspection_target_at_most": 3.0,
+            "train_step_seconds": {k: round(v, 4) for k, v in steps.items()},
+            "generic_over_fast_train_step": {
+                "lstm_peepholes": round(steps["lstm_peepholes_generic"] / steps["lstm_fast"], 2),
+                "cifg": round(steps["cifg_generic"] / steps["lstm_fast"], 2),
+                "lazy": round(steps["lazy_generic"] / steps["lstm_fast"], 2),
+                "gru_cho": round(steps["gru_cho_generic"] / steps["gru_fast"], 2),
+            },
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
