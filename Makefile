@@ -25,6 +25,9 @@ test: setup
 bench: setup
 	$(PY) bench/corpus_speed.py
 	$(PY) bench/fbank_speed.py
+	$(PY) bench/cells_speed.py
+	$(PY) bench/train_speed.py
+	$(PY) bench/train_speed.py --layers 3 --hidden 256 --frame-stack 3 --batch-size 8
 
 lint: setup
 	$(VENV)/bin/ruff check .

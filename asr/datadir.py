@@ -45,12 +45,13 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
-def read_table(path: Path) -> dict[str, str]:
-    """A ``key value`` file as a dict. Raises InputError on a line without a value or a repeated key."""
+def read_table(path: Path, allow_empty: bool = False) -> dict[str, str]:
+    """A ``key value`` file as a dict. Raises InputError on a repeated key, or on a line without a value
+    unless ``allow_empty`` (then the value is "": an empty transcript that the caller reports or skips)."""
     table: dict[str, str] = {}
     for lineno, line in enumerate(path.read_text().splitlines(), 1):
         key, _, value = line.strip().partition(" ")
-        if not value.strip():
+        if not key or (not value.strip() and not allow_empty):
             raise InputError(f"{path}:{lineno}: expected 'key value', got {line!r}")
         if key in table:
             raise InputError(f"{path}:{lineno}: key {key!r} appears twice")

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from gatescope import __version__
 from gatescope.asr.errors import InputError
+from gatescope.asr.synth.corpus import SynthCorpusConfig
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 def _corpus_synth(args: argparse.Namespace) -> int:
-    from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+    from gatescope.asr.synth.corpus import generate_corpus
 
     config = SynthCorpusConfig(
         speakers=args.speakers,
@@ -49,6 +50,22 @@ def _prepare_timit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_digits(args: argparse.Namespace) -> int:
+    from gatescope.asr.digits import prepare_digits
+
+    out = prepare_digits(args.recordings, args.data_dir, test_speaker=args.test_speaker)
+    for split in ("train", "dev", "test"):
+        print(f"{out / split}: {(out / split / 'utt2spk').read_text().count(chr(10))} utterances (validated)")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from gatescope.asr.results import results_table
+
+    print(results_table(args.experiments))
+    return 0
+
+
 def _validate_data(args: argparse.Namespace) -> int:
     from gatescope.asr.datadir import validate_data_dir
 
@@ -72,6 +89,28 @@ def _features(args: argparse.Namespace) -> int:
     feats = extract_features(args.data_dir, config, jobs=args.jobs, progress=not args.quiet)
     utts = len(feats.read_text().splitlines())
     print(f"{feats}: {utts} utterances, {config.kind} dim {config.dim}; cmvn.scp beside it")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gatescope.asr.config import load_config
+    from gatescope.asr.train import train
+    from gatescope.asr.train_config import TrainConfig
+
+    config = load_config(TrainConfig, args.config, args.overrides)
+    best = train(config, args.out, resume=args.resume)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from gatescope.asr.decode import decode_data_dir
+
+    rate, out = decode_data_dir(args.model, args.data, args.out, beam=args.beam)
+    metric = json.loads((out / "result.json").read_text())["metric"]
+    print(
+        f"{metric} {rate:.2f}% on {args.data} ({'beam ' + str(args.beam) if args.beam else 'greedy'}); details in {out}"
+    )
     return 0
 
 
@@ -143,6 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     timit.add_argument("--quiet", action="store_true", help="no progress bar")
     timit.set_defaults(func=_prepare_timit)
 
+    digits = prepare_kinds.add_parser(
+        "digits",
+        formatter_class=_FORMATTER,
+        help="Free Spoken Digit Dataset recordings -> DATA_DIR/{train,dev,test}",
+        description="Prepare the Free Spoken Digit Dataset ({digit}_{speaker}_{take}.wav, 8 kHz): one held-out\n"
+        "speaker is the test set (speaker-disjoint), the last 5 takes of the others the dev set.",
+        epilog="example:\n  gatescope prepare digits ../shared/data/fsdd/recordings data/ --test-speaker theo",
+    )
+    digits.add_argument("recordings", type=Path, metavar="RECORDINGS_DIR")
+    digits.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    digits.add_argument("--test-speaker", default="theo", help="held-out test speaker (default theo)")
+    digits.set_defaults(func=_prepare_digits)
+
+    results = commands.add_parser(
+        "results",
+        formatter_class=_FORMATTER,
+        help="table of experiments: cell, size, error rates",
+        description="Print a Markdown table of trained models and every decode result under them.",
+        epilog="example:\n  gatescope results exp/lstm exp/gru",
+    )
+    results.add_argument("experiments", type=Path, nargs="+", metavar="EXP_DIR")
+    results.set_defaults(func=_results)
+
     validate = commands.add_parser(
         "validate-data",
         formatter_class=_FORMATTER,
@@ -173,6 +235,39 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     features.add_argument("--quiet", action="store_true", help="no progress bar")
     features.set_defaults(func=_features)
+
+    train = commands.add_parser(
+        "train",
+        formatter_class=_FORMATTER,
+        help="train a CTC acoustic model (LSTM, GRU, RNN or a variant)",
+        description="Train a deep recurrent CTC acoustic model with PyTorch Lightning from a flat YAML config\n"
+        "(conf/*.yaml) plus key=value overrides. Writes config.yaml, tokens.txt, best.ckpt, last.ckpt\n"
+        "and CSV/TensorBoard logs into --out. GPU when present; DDP through strategy=ddp devices=N.",
+        epilog="examples:\n  gatescope train --config conf/synth_lstm.yaml --out exp/lstm\n"
+        "  gatescope train --config conf/synth_gru.yaml --out exp/gru max_epochs=5 hidden_size=128\n"
+        "  gatescope train --config conf/synth_lstm.yaml --out exp/lstm --resume   # after a crash",
+    )
+    train.add_argument("--config", type=Path, required=True, help="training config (YAML)")
+    train.add_argument("--out", type=Path, required=True, help="experiment dir")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config keys")
+    train.set_defaults(func=_train)
+
+    decode = commands.add_parser(
+        "decode",
+        formatter_class=_FORMATTER,
+        help="decode a data dir and score it (PER on 39 phones, or WER)",
+        description="Decode every utterance of a data dir with a trained model (greedy, or CTC prefix beam\n"
+        "search with --beam N) and score it: hyp.txt, ref.txt, per_utt.txt (sub/del/ins per\n"
+        "utterance and totals) and result.json go into --out (default MODEL/decode_<data>_<mode>).",
+        epilog="examples:\n  gatescope decode --model exp/lstm --data data/test\n"
+        "  gatescope decode --model exp/lstm/best.ckpt --data data/test --beam 8",
+    )
+    decode.add_argument("--model", type=Path, required=True, help="experiment dir or checkpoint")
+    decode.add_argument("--data", type=Path, required=True, help="data dir with feats.scp, cmvn.scp and text")
+    decode.add_argument("--beam", type=int, default=0, help="beam size (0: greedy, the default)")
+    decode.add_argument("--out", type=Path, help="output folder")
+    decode.set_defaults(func=_decode)
     return parser
 
 

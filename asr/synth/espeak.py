@@ -4,10 +4,12 @@ Why the C library and not the ``espeak-ng`` program: with ``espeakINITIALIZE_PHO
 receives one event per phoneme carrying its start sample, so phone boundaries are exact by construction.
 
 The library keeps global state and is not thread-safe: use one :class:`Espeak` per process (the corpus generator
-runs worker processes, never threads). It also carries waveform state (the glottal phase) from one synthesis to
-the next, which Terminate/Initialize does not reset: the same text comes out a few samples longer or shorter
-depending on what was said before. So every synthesis runs in a child forked from this process, whose eSpeak has
-never synthesized anything: the audio is then a pure function of (text, voice), as a reproducible corpus needs.
+runs worker processes, never threads). It also carries state from one call to the next, which
+Terminate/Initialize does not reset: waveform phase (the same text comes out a few samples longer or shorter
+depending on what was said before) and translator context (``TextToPhonemes`` can change how the next synthesis
+splits its first words). :func:`run_isolated` runs a piece of eSpeak work in a child forked from a process whose
+eSpeak has never been used, which makes its result a pure function of its arguments, as a reproducible corpus
+needs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -164,34 +168,10 @@ class Espeak:
     def synthesize(self, text: str, settings: VoiceSettings) -> Synthesis:
         """Speak ``text`` (plain text, UTF-8) and return int16 audio with phoneme and word events.
 
-        Runs in a forked child so that this process's eSpeak state never changes (see the module docstring).
+        The result depends on earlier calls (see the module docstring): wrap the work in :func:`run_isolated`
+        where reproducibility matters.
         """
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: synthesize from the pristine state, send the result, exit without cleanup
-            status = 0
-            try:
-                os.close(read_fd)
-                try:
-                    payload = pickle.dumps(self._synthesize_here(text, settings))
-                except Exception as err:  # report to the parent instead of dying silently
-                    payload = pickle.dumps(err)
-                with os.fdopen(write_fd, "wb") as pipe:
-                    pipe.write(payload)
-            except BaseException:
-                status = 1
-            finally:
-                os._exit(status)
-        os.close(write_fd)
-        with os.fdopen(read_fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if not payload or status != 0:
-            raise RuntimeError(f"eSpeak synthesis process failed (status {status}) for {text!r}")
-        result = pickle.loads(payload)
-        if isinstance(result, Exception):
-            raise result
-        return result
+        return self._synthesize_here(text, settings)
 
     def _synthesize_here(self, text: str, settings: VoiceSettings) -> Synthesis:
         self.set_voice(settings)
@@ -203,3 +183,39 @@ class Espeak:
         phonemes = [PhonemeEvent(sym, s, pos) for t, s, pos, _, sym in self._events if t == _EVENT_PHONEME]
         words = [WordEvent(s, pos, n) for t, s, pos, n, _ in self._events if t == _EVENT_WORD]
         return Synthesis(audio.astype(np.int16), self.sample_rate, phonemes, words)
+
+
+T = TypeVar("T")
+
+
+def run_isolated(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a forked child; its result (or exception) comes back pickled.
+
+    Call it from a process that never uses eSpeak itself, and every call starts from the same eSpeak state.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: do the work, send the result, exit without running the parent's cleanup
+        status = 0
+        try:
+            os.close(read_fd)
+            try:
+                payload = pickle.dumps((True, fn(*args)))
+            except Exception as err:  # report to the parent instead of dying silently
+                payload = pickle.dumps((False, err))
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not payload or status != 0:
+        raise RuntimeError(f"isolated eSpeak worker failed (exit status {status})")
+    ok, result = pickle.loads(payload)
+    if not ok:
+        raise result
+    return result

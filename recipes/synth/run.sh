@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The embedded default recipe: synthetic TIMIT-style corpus -> Kaldi data dirs -> features.
-# (Training, decoding and the robustness/analysis report stages come with the training issue.)
+# The embedded default recipe: synthetic TIMIT-style corpus -> Kaldi data dirs -> features -> LSTM and GRU CTC
+# models of equal size -> decoding -> summary table. (Robustness and analysis stages come with their issues.)
 #
 #   recipes/synth/run.sh [--stage N] [--stop-stage N] [--jobs J] [--speakers S] [--utts-per-speaker U] [--seed X]
+#                        [--progress true|false]
 #
-# Outputs go under recipes/synth/data/ (safe to delete). Every stage can be re-run; finished work is kept.
+# Outputs go under recipes/synth/data/ and exp/ (safe to delete). Every stage can be re-run; finished work is kept.
 set -euo pipefail
 
 stage=0
 stop_stage=100
 jobs=2
-speakers=16
-test_speakers=4
-utts_per_speaker=30
+speakers=40
+test_speakers=8
+utts_per_speaker=25
 seed=0
+progress=true
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,12 +26,14 @@ while [ $# -gt 0 ]; do
     --test-speakers) test_speakers=$2; shift 2 ;;
     --utts-per-speaker) utts_per_speaker=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --progress) progress=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "$0: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 cd "$(dirname "$0")"
+. ../path.sh
 corpus=data/corpus
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [synth] $*"; }
@@ -57,5 +61,33 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   for split in train dev test; do
     gatescope validate-data data/$split
   done
-  log "Done. Corpus summary: $corpus/DOC/SUMMARY.json; features: data/{train,dev,test}/feats.scp"
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  log "Stage 4: train a unidirectional LSTM and a GRU of equal parameter count (conf/synth_{lstm,gru}.yaml)"
+  for model in lstm gru; do
+    if [ -f exp/$model/last.ckpt ] && [ -f exp/$model/.done ]; then
+      log "exp/$model is trained already (delete it to retrain)"
+      continue
+    fi
+    resume=
+    [ -f exp/$model/last.ckpt ] && resume=--resume   # an interrupted run continues where it stopped
+    gatescope train --config ../../conf/synth_$model.yaml --out exp/$model $resume progress_bar=$progress
+    touch exp/$model/.done
+  done
+fi
+
+if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+  log "Stage 5: decode dev and test (greedy and beam 8), PER on 39 phones"
+  for model in lstm gru; do
+    for split in dev test; do
+      gatescope decode --model exp/$model --data data/$split
+    done
+    gatescope decode --model exp/$model --data data/test --beam 8
+  done
+fi
+
+if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+  log "Stage 6: summary"
+  gatescope results exp/lstm exp/gru | tee exp/results.md
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# TIMIT recipe (LDC93S1): data dirs and features from a real TIMIT copy.
-# (Training and decoding stages, 4x320 LSTM/GRU on 40 fbank + deltas, come with the training issue.)
+# TIMIT recipe (LDC93S1): data dirs, 40 fbank + deltas, 4 x 320 LSTM and GRU CTC models, PER on the core test.
+# Expected PER ranges from the literature are in README.md beside this script.
 #
 #   recipes/timit/run.sh --timit-root /path/to/TIMIT [--stage N] [--stop-stage N] [--jobs J]
 #
@@ -11,6 +11,7 @@ stage=0
 stop_stage=100
 jobs=2
 timit_root=
+progress=true
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -18,6 +19,7 @@ while [ $# -gt 0 ]; do
     --stage) stage=$2; shift 2 ;;
     --stop-stage) stop_stage=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --progress) progress=$2; shift 2 ;;
     -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "$0: unknown option $1" >&2; exit 2 ;;
   esac
@@ -28,6 +30,7 @@ if [ -z "$timit_root" ]; then
 fi
 timit_root=$(cd "$timit_root" && pwd)
 cd "$(dirname "$0")"
+. ../path.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [timit] $*"; }
 
@@ -44,8 +47,29 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  log "Stage 2: validate the data dirs"
+  log "Stage 2: validate the data dirs with their features"
   for split in train dev test; do
     gatescope validate-data data/$split
   done
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  log "Stage 3: train 4 x 320 LSTM and the GRU of the same size (conf/timit_{lstm,gru}.yaml; a GPU is used if present)"
+  for model in lstm gru; do
+    if [ -f exp/$model/.done ]; then log "exp/$model is trained already"; continue; fi
+    resume=
+    [ -f exp/$model/last.ckpt ] && resume=--resume
+    gatescope train --config ../../conf/timit_$model.yaml --out exp/$model $resume progress_bar=$progress
+    touch exp/$model/.done
+  done
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  log "Stage 4: decode dev and core test, PER on 39 phones"
+  for model in lstm gru; do
+    for split in dev test; do
+      gatescope decode --model exp/$model --data data/$split --beam 8
+    done
+  done
+  gatescope results exp/lstm exp/gru | tee exp/results.md
 fi

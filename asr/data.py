@@ -1,0 +1,231 @@
+"""Training data: Kaldi ``feats.scp`` + ``text`` + ``cmvn.scp`` -> length-bucketed, padded CTC batches.
+
+Utterances that cannot train (missing features, empty transcript, NaN/inf features, more CTC labels than frames
+allow) are found when the set is opened, not mid-epoch: each is an error naming it, or, with
+``skip_bad_utterances``, a warning counted in the log.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from gatescope.asr import kaldi_ark
+from gatescope.asr.datadir import read_table
+from gatescope.asr.errors import InputError
+from gatescope.asr.features import apply_cmvn
+from gatescope.asr.tokens import TokenTable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Example:
+    utt: str
+    feats: Tensor  # (time, dim) float32, CMVN applied
+    targets: Tensor  # (labels,) int64
+
+
+def ctc_min_frames(targets: list[int]) -> int:
+    """Frames CTC needs for a label sequence: one per label plus a blank between each repeated pair."""
+    return len(targets) + sum(1 for a, b in itertools.pairwise(targets) if a == b)
+
+
+class CTCDataset(Dataset[Example]):
+    """The utterances of one data dir with their features and token ids, checked when opened."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        tokens: TokenTable,
+        cmvn: bool = True,
+        norm_vars: bool = True,
+        skip_bad: bool = False,
+        frame_stack: int = 1,
+    ) -> None:
+        for name in ("feats.scp", "text", "utt2spk"):
+            if not (data_dir / name).is_file():
+                hint = " (run gatescope features first)" if name == "feats.scp" else ""
+                raise InputError(f"{data_dir / name}: missing{hint}")
+        feats = read_table(data_dir / "feats.scp")
+        text = read_table(data_dir / "text", allow_empty=True)
+        utt2spk = read_table(data_dir / "utt2spk")
+        stats = dict(kaldi_ark.read_matrix_scp(data_dir / "cmvn.scp")) if cmvn else {}
+        if cmvn and not stats:
+            raise InputError(f"{data_dir / 'cmvn.scp'}: missing or empty (needed for cmvn: true)")
+        self.data_dir, self.norm_vars = data_dir, norm_vars
+        self.items: list[tuple[str, str, list[int], int]] = []  # utt, rxfile, targets, frames
+        self.skipped: dict[str, str] = {}
+        for utt in sorted(text):
+            problem = None
+            targets = tokens.encode(text[utt], utt) if text[utt].strip() else []
+            if utt not in feats:
+                problem = "no entry in feats.scp"
+            elif not targets:
+                problem = "empty transcript"
+            if problem is None:
+                matrix = kaldi_ark.read_matrix(feats[utt])
+                if not np.isfinite(matrix).all():
+                    problem = "features contain NaN or inf"
+                elif ctc_min_frames(targets) > -(-matrix.shape[0] // frame_stack):
+                    frames = -(-matrix.shape[0] // frame_stack)
+                    problem = f"{len(targets)} labels need {ctc_min_frames(targets)} frames, only {frames}"
+            if problem is not None:
+                if not skip_bad:
+                    raise InputError(f"{data_dir}: utterance {utt}: {problem} (skip_bad_utterances=true to skip)")
+                self.skipped[utt] = problem
+                log.warning("skipping utterance %s: %s", utt, problem)
+                continue
+            self.items.append((utt, feats[utt], targets, int(matrix.shape[0])))
+        if not self.items:
+            raise InputError(f"{data_dir}: no usable utterances")
+        self.stats = {utt: stats[utt2spk[utt]] for utt, *_ in self.items} if cmvn else {}
+        self.input_dim = int(kaldi_ark.read_matrix(self.items[0][1]).shape[1])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def frames(self) -> list[int]:
+        return [n for *_, n in self.items]
+
+    def __getitem__(self, index: int) -> Example:
+        utt, rxfile, targets, _ = self.items[index]
+        matrix = kaldi_ark.read_matrix(rxfile)
+        if self.stats:
+            matrix = apply_cmvn(matrix, self.stats[utt], self.norm_vars)
+        return Example(
+            utt,
+            torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)),
+            torch.tensor(targets, dtype=torch.long),
+        )
+
+
+@dataclass
+class Batch:
+    utts: list[str]
+    feats: Tensor  # (batch, time, dim), zero-padded
+    lengths: Tensor  # (batch,)
+    targets: Tensor  # (sum of target lengths,) concatenated, as F.ctc_loss takes them
+    target_lengths: Tensor  # (batch,)
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(
+            self.utts,
+            self.feats.to(device),
+            self.lengths.to(device),
+            self.targets.to(device),
+            self.target_lengths.to(device),
+        )
+
+
+def collate(examples: list[Example]) -> Batch:
+    lengths = torch.tensor([e.feats.shape[0] for e in examples])
+    feats = torch.zeros(len(examples), int(lengths.max()), examples[0].feats.shape[1])
+    for i, e in enumerate(examples):
+        feats[i, : e.feats.shape[0]] = e.feats
+    return Batch(
+        [e.utt for e in examples],
+        feats,
+        lengths,
+        torch.cat([e.targets for e in examples]),
+        torch.tensor([len(e.targets) for e in examples]),
+    )
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of utterances of similar length (less padding), shuffled per epoch from ``seed + epoch``.
+
+    Each of ``num_replicas`` DDP ranks takes every ``num_replicas``-th batch; the batch list is padded by
+    repetition so every rank runs the same number of steps.
+    """
+
+    def __init__(
+        self,
+        frames: list[int],
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        num_replicas: int = 1,
+        rank: int = 0,
+        epoch_source: Callable[[], int] | None = None,
+    ) -> None:
+        self.frames, self.batch_size, self.shuffle, self.seed = frames, batch_size, shuffle, seed
+        self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
+        self.epoch_source = epoch_source  # read at the first batch (see __iter__)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        if self.epoch_source is not None:
+            self.epoch = self.epoch_source()
+        order = np.argsort(np.asarray(self.frames), kind="stable")
+        batches = [order[i : i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
+        if self.shuffle:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        batches += batches[: (-len(batches)) % self.num_replicas]
+        return batches[self.rank :: self.num_replicas]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        # A generator: the order is drawn when the first batch is asked for, after the epoch has started. On a
+        # resume Lightning builds the iterator while the trainer still reports the previous epoch.
+        yield from self._batches()
+
+    def __len__(self) -> int:
+        return -(-len(range(0, len(self.frames), self.batch_size)) // self.num_replicas)
+
+
+class CTCDataModule(pl.LightningDataModule):
+    """Train and validation sets of Kaldi data dirs, batched by length."""
+
+    def __init__(
+        self,
+        train_dir: Path,
+        valid_dir: Path,
+        tokens: TokenTable,
+        batch_size: int,
+        seed: int,
+        num_workers: int = 0,
+        cmvn: bool = True,
+        norm_vars: bool = True,
+        skip_bad: bool = False,
+        frame_stack: int = 1,
+    ) -> None:
+        super().__init__()
+        self.train_set = CTCDataset(train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack)
+        self.valid_set = CTCDataset(valid_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack)
+        self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
+
+    def _loader(self, dataset: CTCDataset, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        epoch = (lambda: trainer.current_epoch) if trainer is not None else None
+        sampler = BucketBatchSampler(dataset.frames, self.batch_size, shuffle, self.seed, replicas, rank, epoch)
+        # Its own generator: creating an iterator would otherwise draw from the global RNG, at a moment that
+        # differs between a resumed and an uninterrupted run.
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            generator=generator,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.valid_set, shuffle=False)

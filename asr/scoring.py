@@ -1,0 +1,56 @@
+"""Error rates with sclite-style counts: substitutions, deletions, insertions per utterance and in total.
+
+Phone tasks are scored on the 39-phone folding (Lee & Hon): both sides are folded from the 48 training phones
+and ``sil`` is dropped, as TIMIT results are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jiwer
+
+from gatescope.asr.phones import PhoneMap
+
+SCORING_DROPS = frozenset({"sil"})
+
+
+@dataclass
+class ErrorCounts:
+    ref_words: int = 0
+    substitutions: int = 0
+    deletions: int = 0
+    insertions: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+    @property
+    def rate(self) -> float:
+        """Errors per reference token, in percent."""
+        return 100.0 * self.errors / max(1, self.ref_words)
+
+    def add(self, other: ErrorCounts) -> None:
+        self.ref_words += other.ref_words
+        self.substitutions += other.substitutions
+        self.deletions += other.deletions
+        self.insertions += other.insertions
+
+
+def fold_for_scoring(tokens: list[str], target: str, phone_map: PhoneMap | None = None) -> list[str]:
+    """Phones: 48 -> 39 and without ``sil``; words: unchanged."""
+    if target != "phones":
+        return tokens
+    table = (phone_map or PhoneMap.load()).fold48to39
+    return [table.get(t, t) for t in tokens if table.get(t, t) not in SCORING_DROPS]
+
+
+def count_errors(reference: list[str], hypothesis: list[str]) -> ErrorCounts:
+    """Levenshtein alignment counts of one utterance (an empty reference counts every token as inserted)."""
+    if not reference:
+        return ErrorCounts(0, 0, 0, len(hypothesis))
+    if not hypothesis:
+        return ErrorCounts(len(reference), 0, len(reference), 0)
+    out = jiwer.process_words(" ".join(reference), " ".join(hypothesis))
+    return ErrorCounts(len(reference), out.substitutions, out.deletions, out.insertions)

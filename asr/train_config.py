@@ -1,0 +1,57 @@
+"""The flat training configuration (conf/*.yaml): model, data, optimisation and trainer settings in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatescope.asr.cells import KINDS
+from gatescope.asr.errors import InputError
+from gatescope.asr.model import ModelConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig(ModelConfig):
+    """Every training setting, flat (conf/*.yaml). Model fields come from :class:`ModelConfig`."""
+
+    # data
+    train_dir: str = "data/train"
+    valid_dir: str = "data/dev"
+    target: str = "phones"  # "phones" (48 TIMIT phones, scored on 39) or "words"
+    cmvn: bool = True
+    norm_vars: bool = True
+    batch_size: int = 16
+    num_workers: int = 0
+    skip_bad_utterances: bool = False
+    # optimisation
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "plateau"  # "plateau" (on val_loss), "cosine" or "constant"
+    lr_factor: float = 0.5
+    lr_patience: int = 2
+    grad_clip: float = 5.0
+    max_epochs: int = 20
+    # SpecAugment-style masking (0 width: off)
+    freq_masks: int = 2
+    freq_mask_width: int = 0
+    time_masks: int = 2
+    time_mask_width: int = 0
+    # trainer
+    seed: int = 0
+    accelerator: str = "auto"
+    devices: str = "auto"  # "auto", a count ("2") or a list ("0,1")
+    num_nodes: int = 1
+    strategy: str = "auto"  # e.g. "ddp" for multi-GPU / multi-node
+    precision: str = "32-true"  # "16-mixed" / "bf16-mixed" for mixed precision
+    log_every_n_steps: int = 10
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "target": ("phones", "words"),
+            "lr_schedule": ("plateau", "cosine", "constant"),
+            "cell": KINDS,
+            "gru_formulation": ("cudnn", "cho"),
+        }
+        for name, allowed in checks.items():
+            if getattr(self, name) not in allowed:
+                raise InputError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

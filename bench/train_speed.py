@@ -1,0 +1,124 @@
+"""Training throughput: Lightning trainer steps on real batches beside a bare nn.LSTM forward+backward.
+
+Both run in this process on the same shapes (4 x 320 LSTM by default, batches of the embedded corpus), so the
+ratio bare/trainer says how much the data pipeline, CTC and Lightning cost (aim: >= 0.9 on a GPU).
+
+    python bench/train_speed.py [--steps 20] [--layers 4] [--hidden 320] [--frame-stack 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from common import write_result
+
+from gatescope.asr.data import CTCDataModule
+from gatescope.asr.features import FeatureConfig, extract_features
+from gatescope.asr.lightning_module import CTCModule
+from gatescope.asr.prepare import prepare_timit
+from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.tokens import TokenTable
+from gatescope.asr.train_config import TrainConfig
+
+
+class StepTimer(pl.Callback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.frames: list[int] = []
+
+    def _sync(self) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self._sync()
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        self._sync()
+        self.times.append(time.perf_counter() - self.start)
+        self.frames.append(int(batch.lengths.sum()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--hidden", type=int, default=320)
+    parser.add_argument("--frame-stack", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, data = Path(tmp) / "corpus", Path(tmp) / "data"
+        generate_corpus(
+            corpus, SynthCorpusConfig(speakers=6, test_speakers=2, utts_per_speaker=16), jobs=2, progress=False
+        )
+        prepare_timit(corpus, data, progress=False)
+        for split in ("train", "dev"):
+            extract_features(data / split, FeatureConfig(), progress=False)
+        config = TrainConfig(
+            num_layers=args.layers,
+            hidden_size=args.hidden,
+            frame_stack=args.frame_stack,
+            batch_size=args.batch_size,
+            train_dir=str(data / "train"),
+            valid_dir=str(data / "dev"),
+            progress_bar=False,
+        )
+        tokens = TokenTable.for_target("phones", {})
+        datamodule = CTCDataModule(
+            data / "train", data / "dev", tokens, config.batch_size, 0, frame_stack=config.frame_stack
+        )
+        module = CTCModule(**dataclasses.asdict(config), input_dim=40, tokens=list(tokens.symbols))
+        timer = StepTimer()
+        trainer = pl.Trainer(
+            max_steps=args.steps,
+            limit_val_batches=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            callbacks=[timer],
+            use_distributed_sampler=False,
+            enable_model_summary=False,
+            accelerator="auto",
+            devices=1,
+        )
+        trainer.fit(module, datamodule=datamodule)
+    steady = slice(3, None)  # the first steps warm up kernels and caches
+    step_time = sum(timer.times[steady]) / len(timer.times[steady])
+    frames = sum(timer.frames[steady]) / len(timer.frames[steady])
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    time_steps = int(frames / args.batch_size / args.frame_stack)
+    bare = torch.nn.LSTM(40 * args.frame_stack, args.hidden, args.layers, batch_first=True).to(device)
+    x = torch.randn(args.batch_size, time_steps, 40 * args.frame_stack, device=device)
+    bare_times = []
+    for _ in range(8):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        bare(x)[0].square().mean().backward()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        bare_times.append(time.perf_counter() - start)
+    bare_time = min(bare_times[2:])
+    write_result(
+        f"train_speed_{device}_{args.layers}x{args.hidden}_stack{args.frame_stack}",
+        {
+            "model": f"{args.layers}x{args.hidden} LSTM, frame_stack {args.frame_stack}, batch {args.batch_size}",
+            "trainer_step_seconds": round(step_time, 4),
+            "bare_lstm_fwd_bwd_seconds": round(bare_time, 4),
+            "bare_over_trainer_ratio": round(bare_time / step_time, 3),
+            "train_frames_per_second": round(frames / step_time, 1),
+            "input_frames_per_step": round(frames, 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

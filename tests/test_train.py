@@ -1,0 +1,192 @@
+"""Training, resumption, DDP, loading, decoding and the bad inputs of the training stack (CPU only)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from gatescope.asr import kaldi_ark, load_model
+from gatescope.asr.config import load_config
+from gatescope.asr.data import CTCDataset
+from gatescope.asr.decode import decode_data_dir
+from gatescope.asr.errors import InputError
+from gatescope.asr.model import load_checkpoint
+from gatescope.asr.tokens import TokenTable
+from gatescope.asr.train import train
+from gatescope.asr.train_config import TrainConfig
+from gatescope.cli import main
+
+SMALL = dict(
+    num_layers=1,
+    hidden_size=32,
+    batch_size=2,
+    max_epochs=2,
+    progress_bar=False,
+    freq_mask_width=0,
+    time_mask_width=0,
+    dropout=0.0,
+    log_every_n_steps=1,
+)
+
+
+def _config(data: Path, **overrides) -> TrainConfig:
+    values = {**SMALL, "train_dir": str(data / "train"), "valid_dir": str(data / "dev"), **overrides}
+    return TrainConfig(**values)
+
+
+def test_tiny_model_overfits_to_low_per(tiny_data: Path, tmp_path: Path) -> None:
+    start = time.perf_counter()
+    config = _config(
+        tiny_data,
+        valid_dir=str(tiny_data / "train"),
+        num_layers=2,
+        hidden_size=96,
+        lr=0.01,
+        max_epochs=120,
+        batch_size=3,
+        lr_schedule="constant",
+        grad_clip=1.0,
+        frame_stack=3,
+    )
+    best = train(config, tmp_path / "exp")
+    rate, out = decode_data_dir(best, tiny_data / "train")
+    elapsed = time.perf_counter() - start
+    assert rate < 10.0, (out / "per_utt.txt").read_text()
+    assert elapsed < 90, f"took {elapsed:.0f} s"
+    for name in ("config.yaml", "tokens.txt", "best.ckpt", "last.ckpt", "logs/version_0/metrics.csv"):
+        assert (tmp_path / "exp" / name).is_file(), name
+    assert list((tmp_path / "exp" / "tb" / "version_0").glob("events.out.tfevents.*")), "TensorBoard log"
+
+
+def test_resume_equals_uninterrupted(tiny_data: Path, tmp_path: Path) -> None:
+    config = _config(tiny_data, max_epochs=3, dropout=0.2, freq_mask_width=3, time_mask_width=5, num_layers=2)
+    train(config, tmp_path / "straight")
+    interrupted = _config(tiny_data, max_epochs=2, dropout=0.2, freq_mask_width=3, time_mask_width=5, num_layers=2)
+    train(interrupted, tmp_path / "resumed")
+    (tmp_path / "resumed" / "best.ckpt").unlink()  # as if killed: only last.ckpt is needed
+    train(config, tmp_path / "resumed", resume=True)
+    a = load_checkpoint(tmp_path / "straight" / "last.ckpt")["state_dict"]
+    b = load_checkpoint(tmp_path / "resumed" / "last.ckpt")["state_dict"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_resume_refuses_another_config_and_a_second_fresh_run(tiny_data: Path, tmp_path: Path) -> None:
+    train(_config(tiny_data, max_epochs=1), tmp_path / "exp")
+    with pytest.raises(InputError, match="already holds a training run"):
+        train(_config(tiny_data, max_epochs=1), tmp_path / "exp")
+    with pytest.raises(InputError, match=r"different config \(\['hidden_size'\]\)"):
+        train(_config(tiny_data, hidden_size=16), tmp_path / "exp", resume=True)
+
+
+class SaveWeights(pl.Callback):
+    """Each DDP rank writes its final weights (to compare ranks after training)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        torch.save(pl_module.model.state_dict(), f"{self.folder}/rank{trainer.global_rank}.pt")
+
+
+def test_two_process_ddp_on_cpu_ends_with_identical_weights(tiny_data: Path, tmp_path: Path) -> None:
+    config = _config(tiny_data, strategy="ddp_spawn", devices="2", accelerator="cpu", max_epochs=2)
+    train(config, tmp_path / "exp", callbacks=[SaveWeights(str(tmp_path))])
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    initial = load_checkpoint(tmp_path / "exp" / "last.ckpt")["state_dict"]
+    for key, value in ranks[0].items():
+        assert torch.equal(value, ranks[1][key]), key
+        assert torch.equal(value, initial[f"model.{key}"])
+
+
+@pytest.fixture(scope="module")
+def tiny_exp(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("exp") / "gru"
+    train(_config(tiny_data, cell="gru", max_epochs=1), out)
+    return out
+
+
+def test_load_model_matches_the_checkpoint_and_decodes(tiny_exp: Path, tiny_data: Path) -> None:
+    model = load_model(tiny_exp)
+    assert model.tokens[0] == "<blk>" and not model.training
+    dataset = CTCDataset(tiny_data / "test", TokenTable(tuple(model.tokens)))
+    example = dataset[0]
+    log_probs, _ = model(example.feats.unsqueeze(0))
+    assert log_probs.shape == (1, example.feats.shape[0], len(model.tokens))
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(1, example.feats.shape[0]))
+    greedy, out_greedy = decode_data_dir(tiny_exp, tiny_data / "test")
+    beam, out_beam = decode_data_dir(tiny_exp, tiny_data / "test", beam=4)
+    assert out_greedy.name == "decode_test_greedy" and out_beam.name == "decode_test_beam4"
+    total = (out_beam / "per_utt.txt").read_text().splitlines()[-1].split()
+    assert total[0] == "TOTAL" and math.isclose(float(total[-1]), beam, abs_tol=0.01)
+    assert 0 <= greedy <= 200
+
+
+def test_checkpoint_of_another_architecture_is_refused(tiny_exp: Path, tmp_path: Path) -> None:
+    checkpoint = load_checkpoint(tiny_exp)
+    checkpoint["hyper_parameters"]["hidden_size"] = 48
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    with pytest.raises(InputError, match="weights do not fit the architecture"):
+        load_model(tmp_path / "other.ckpt")
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match=r"junk\.ckpt: not a readable gatescope checkpoint"):
+        load_model(tmp_path / "junk.ckpt")
+
+
+def _damaged(tiny_data: Path, tmp_path: Path, how: str) -> Path:
+    data = tmp_path / "train"
+    shutil.copytree(tiny_data / "train", data)
+    text = dict(line.split(" ", 1) for line in (data / "text").read_text().splitlines())
+    victim = sorted(text)[1]
+    if how == "empty transcript":
+        text[victim] = ""
+    elif how == "too many labels":
+        text[victim] = " ".join(["aa", "iy"] * 2000)
+    (data / "text").write_text("".join(f"{u} {t}\n" for u, t in sorted(text.items())))
+    feats = dict(line.split(" ", 1) for line in (data / "feats.scp").read_text().splitlines())
+    if how == "missing feats":
+        del feats[victim]
+    elif how == "nan features":
+        matrix = kaldi_ark.read_matrix(feats[victim].strip()).copy()
+        matrix[3, 2] = np.nan
+        feats[victim] = kaldi_ark.write_matrices(tmp_path / "bad.ark", [(victim, matrix)])[victim]
+    (data / "feats.scp").write_text("".join(f"{u} {f.strip()}\n" for u, f in sorted(feats.items())))
+    return data
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("empty transcript", "empty transcript"),
+        ("too many labels", "4000 labels need"),
+        ("missing feats", "no entry in feats.scp"),
+        ("nan features", "features contain NaN or inf"),
+    ],
+)
+def test_bad_utterances_are_named_or_skipped(tiny_data: Path, tmp_path: Path, how: str, message: str) -> None:
+    data = _damaged(tiny_data, tmp_path, how)
+    tokens = TokenTable.for_target("phones", {})
+    with pytest.raises(InputError, match=f"utterance .*: {message}"):
+        CTCDataset(data, tokens)
+    dataset = CTCDataset(data, tokens, skip_bad=True)
+    assert len(dataset.skipped) == 1 and message in next(iter(dataset.skipped.values()))
+
+
+def test_config_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(InputError, match=r"unknown key\(s\) \['hiden_size'\]"):
+        load_config(TrainConfig, None, ["hiden_size=3"])
+    with pytest.raises(InputError, match="cell must be one of"):
+        load_config(TrainConfig, None, ["cell=transformer"])
+    config = tmp_path / "bad.yaml"
+    config.write_text("target: letters\n")
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "exp")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "target must be one of" in err
