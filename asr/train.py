@@ -25,6 +25,7 @@ from gatescope.asr.tokens import TokenTable
 from gatescope.asr.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
+DONE_MARKER = "training.done"  # written when fit() returns: the number of epochs trained
 
 
 def _devices(value: str) -> Any:
@@ -39,6 +40,9 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
     """Fit the model; returns the best checkpoint's path. ``resume`` continues from ``out_dir/last.ckpt``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     last = out_dir / "last.ckpt"
+    if resume and _finished_epochs(out_dir) >= config.max_epochs:
+        log.warning("%s: training finished already (raise max_epochs to train on)", out_dir)
+        return _best_checkpoint(out_dir)
     if resume:
         if not last.is_file():
             raise InputError(f"{last}: nothing to resume from")
@@ -95,4 +99,20 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         enable_model_summary=False,
     )
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    if trainer.global_rank == 0:
+        write_text_atomic(out_dir / DONE_MARKER, f"{trainer.current_epoch}\n")
     return Path(checkpoint.best_model_path or last)
+
+
+def _finished_epochs(out_dir: Path) -> int:
+    marker = out_dir / DONE_MARKER
+    return int(marker.read_text().split()[0]) if marker.is_file() else -1
+
+
+def _best_checkpoint(out_dir: Path) -> Path:
+    return out_dir / "best.ckpt" if (out_dir / "best.ckpt").is_file() else out_dir / "last.ckpt"
+
+
+def train_or_resume(config: TrainConfig, out_dir: Path, callbacks: list[Callback] | None = None) -> Path:
+    """What a recipe wants: skip a finished run, continue an interrupted one, or start a new one."""
+    return train(config, out_dir, resume=(out_dir / "last.ckpt").is_file(), callbacks=callbacks)

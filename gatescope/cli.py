@@ -94,11 +94,11 @@ def _features(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from gatescope.asr.config import load_config
-    from gatescope.asr.train import train
+    from gatescope.asr.train import train, train_or_resume
     from gatescope.asr.train_config import TrainConfig
 
     config = load_config(TrainConfig, args.config, args.overrides)
-    best = train(config, args.out, resume=args.resume)
+    best = train_or_resume(config, args.out) if args.auto_resume else train(config, args.out, resume=args.resume)
     print(f"best checkpoint: {best}")
     return 0
 
@@ -250,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", type=Path, required=True, help="training config (YAML)")
     train.add_argument("--out", type=Path, required=True, help="experiment dir")
     train.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
+    train.add_argument(
+        "--auto-resume",
+        action="store_true",
+        help="for recipes: skip a finished run, resume an interrupted one, else start",
+    )
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config keys")
     train.set_defaults(func=_train)
 

@@ -190,3 +190,14 @@ def test_config_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "exp")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "target must be one of" in err
+
+
+def test_auto_resume_skips_a_finished_run_and_extends_a_longer_one(tiny_data: Path, tmp_path: Path) -> None:
+    from gatescope.asr.train import train_or_resume
+
+    train_or_resume(_config(tiny_data, max_epochs=1), tmp_path / "exp")
+    first = (tmp_path / "exp" / "last.ckpt").stat().st_mtime_ns
+    train_or_resume(_config(tiny_data, max_epochs=1), tmp_path / "exp")
+    assert (tmp_path / "exp" / "last.ckpt").stat().st_mtime_ns == first, "a finished run is not retrained"
+    train_or_resume(_config(tiny_data, max_epochs=2), tmp_path / "exp")
+    assert load_checkpoint(tmp_path / "exp" / "last.ckpt")["epoch"] == 1

@@ -14,18 +14,7 @@ fsdd=
 test_speaker=theo
 progress=true
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --fsdd) fsdd=$2; shift 2 ;;
-    --test-speaker) test_speaker=$2; shift 2 ;;
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --jobs) jobs=$2; shift 2 ;;
-    --progress) progress=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "$0: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/../parse_options.sh"
 
 cd "$(dirname "$0")"
 . ../path.sh
@@ -48,11 +37,7 @@ fi
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "Stage 2: train LSTM and GRU word-CTC models"
   for model in lstm gru; do
-    if [ -f exp/$model/.done ]; then log "exp/$model is trained already"; continue; fi
-    resume=
-    [ -f exp/$model/last.ckpt ] && resume=--resume
-    gatescope train --config ../../conf/digits_$model.yaml --out exp/$model $resume progress_bar=$progress
-    touch exp/$model/.done
+    gatescope train --config ../../conf/digits_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
   done
 fi
 

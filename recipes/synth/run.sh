@@ -17,20 +17,7 @@ utts_per_speaker=25
 seed=0
 progress=true
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --jobs) jobs=$2; shift 2 ;;
-    --speakers) speakers=$2; shift 2 ;;
-    --test-speakers) test_speakers=$2; shift 2 ;;
-    --utts-per-speaker) utts_per_speaker=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    --progress) progress=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "$0: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/../parse_options.sh"
 
 cd "$(dirname "$0")"
 . ../path.sh
@@ -66,14 +53,7 @@ fi
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: train a unidirectional LSTM and a GRU of equal parameter count (conf/synth_{lstm,gru}.yaml)"
   for model in lstm gru; do
-    if [ -f exp/$model/last.ckpt ] && [ -f exp/$model/.done ]; then
-      log "exp/$model is trained already (delete it to retrain)"
-      continue
-    fi
-    resume=
-    [ -f exp/$model/last.ckpt ] && resume=--resume   # an interrupted run continues where it stopped
-    gatescope train --config ../../conf/synth_$model.yaml --out exp/$model $resume progress_bar=$progress
-    touch exp/$model/.done
+    gatescope train --config ../../conf/synth_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
   done
 fi
 

@@ -13,17 +13,7 @@ jobs=2
 timit_root=
 progress=true
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --timit-root) timit_root=$2; shift 2 ;;
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --jobs) jobs=$2; shift 2 ;;
-    --progress) progress=$2; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-    *) echo "$0: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/../parse_options.sh"
 if [ -z "$timit_root" ]; then
   echo "$0: --timit-root is required (the folder with TRAIN/ and TEST/)" >&2
   exit 2
@@ -56,11 +46,7 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   log "Stage 3: train 4 x 320 LSTM and the GRU of the same size (conf/timit_{lstm,gru}.yaml; a GPU is used if present)"
   for model in lstm gru; do
-    if [ -f exp/$model/.done ]; then log "exp/$model is trained already"; continue; fi
-    resume=
-    [ -f exp/$model/last.ckpt ] && resume=--resume
-    gatescope train --config ../../conf/timit_$model.yaml --out exp/$model $resume progress_bar=$progress
-    touch exp/$model/.done
+    gatescope train --config ../../conf/timit_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
   done
 fi
 
