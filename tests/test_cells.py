@@ -207,3 +207,17 @@ def test_padding_gives_zeros_and_the_state_at_the_last_valid_frame() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown cell kind 'lstmx'"):
         RecurrentStack("lstmx", 3, 4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_cudnn_fast_path_matches_introspection_on_gpu(kind: str) -> None:
+    torch.manual_seed(7)
+    model = RecurrentStack(kind, 8, 16, 2, bidirectional=True).cuda()
+    x = torch.randn(3, 20, 8, device="cuda")
+    lengths = torch.tensor([20, 13, 5])
+    fast, fast_final = model(x, lengths)
+    steps, steps_final, _ = model(x, lengths, return_states=True)
+    torch.testing.assert_close(fast, steps, atol=1e-5, rtol=1e-4)
+    for a, b in zip(fast_final, steps_final, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

@@ -201,3 +201,42 @@ def test_auto_resume_skips_a_finished_run_and_extends_a_longer_one(tiny_data: Pa
     assert (tmp_path / "exp" / "last.ckpt").stat().st_mtime_ns == first, "a finished run is not retrained"
     train_or_resume(_config(tiny_data, max_epochs=2), tmp_path / "exp")
     assert load_checkpoint(tmp_path / "exp" / "last.ckpt")["epoch"] == 1
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tiny_data: Path, tmp_path: Path) -> None:
+    """A real ``kill -9`` of ``gatescope train`` after its first checkpoint, then ``--resume``."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import yaml
+
+    values = {
+        **SMALL,
+        "max_epochs": 6,
+        "dropout": 0.2,
+        "train_dir": str(tiny_data / "train"),
+        "valid_dir": str(tiny_data / "dev"),
+    }
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(values))
+    command = [sys.executable, "-m", "gatescope", "train", "--config", str(config)]
+    subprocess.run([*command, "--out", str(tmp_path / "straight")], check=True, capture_output=True)
+    victim = subprocess.Popen(
+        [*command, "--out", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    last = tmp_path / "killed" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.exists() and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL, "the run must still have been going when killed"
+    assert not (tmp_path / "killed" / "training.done").exists()
+    subprocess.run([*command, "--out", str(tmp_path / "killed"), "--resume"], check=True, capture_output=True)
+    a = load_checkpoint(tmp_path / "straight" / "last.ckpt")
+    b = load_checkpoint(tmp_path / "killed" / "last.ckpt")
+    assert a["epoch"] == b["epoch"] == 5
+    for key in a["state_dict"]:
+        assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
