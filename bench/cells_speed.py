@@ -10,26 +10,11 @@ Shapes follow the issue: 4 layers x 320 units, batch 16 x 300 frames, 40 input f
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
-from common import write_result
+from common import best_time, write_result
 
 from gatescope.asr.cells import RecurrentStack
-
-
-def _best(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -50,9 +35,9 @@ def main() -> None:
     ours = RecurrentStack("lstm", **shape).to(device).eval()
     ours.load_state_dict(reference.state_dict())
     with torch.no_grad():
-        t_ref = _best(lambda: reference(x), args.repeats, device)
-        t_fast = _best(lambda: ours(x), args.repeats, device)
-        t_intro = _best(lambda: ours(x, return_states=True), args.repeats, device)
+        t_ref = best_time(lambda: reference(x), args.repeats, device=device)
+        t_fast = best_time(lambda: ours(x), args.repeats, device=device)
+        t_intro = best_time(lambda: ours(x, return_states=True), args.repeats, device=device)
 
     def train_step(model: torch.nn.Module) -> None:
         model.zero_grad()
@@ -68,7 +53,7 @@ def main() -> None:
         ("gru_cho_generic", "gru", {"gru_formulation": "cho"}),
     ):
         model = RecurrentStack(kind, **shape, **options).to(device).train()
-        steps[name] = _best(lambda m=model: train_step(m), args.repeats, device)
+        steps[name] = best_time(lambda m=model: train_step(m), args.repeats, device=device)
 
     write_result(
         f"cells_speed_{device}",

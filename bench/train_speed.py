@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from common import write_result
+from common import best_time, write_result
 
 from gatescope.asr.data import CTCDataModule
 from gatescope.asr.features import FeatureConfig, extract_features
@@ -97,16 +97,7 @@ def main() -> None:
     time_steps = int(frames / args.batch_size / args.frame_stack)
     bare = torch.nn.LSTM(40 * args.frame_stack, args.hidden, args.layers, batch_first=True).to(device)
     x = torch.randn(args.batch_size, time_steps, 40 * args.frame_stack, device=device)
-    bare_times = []
-    for _ in range(8):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        bare(x)[0].square().mean().backward()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        bare_times.append(time.perf_counter() - start)
-    bare_time = min(bare_times[2:])
+    bare_time = best_time(lambda: bare(x)[0].square().mean().backward(), repeats=6, warmup=2, device=device)
     write_result(
         f"train_speed_{device}_{args.layers}x{args.hidden}_stack{args.frame_stack}",
         {
