@@ -118,6 +118,10 @@ class Batch:
     targets: Tensor  # (sum of target lengths,) concatenated, as F.ctc_loss takes them
     target_lengths: Tensor  # (batch,)
 
+    def target_lists(self) -> list[list[int]]:
+        """The token ids of each utterance (``targets`` split back by ``target_lengths``)."""
+        return [t.tolist() for t in torch.split(self.targets, self.target_lengths.tolist())]
+
     def to(self, device: torch.device) -> Batch:
         return Batch(
             self.utts,

@@ -20,11 +20,14 @@ labels.scp     utterance -> ark offset of its frame-level phone labels (int32, s
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gatescope.asr.errors import InputError
+from gatescope.asr.fileio import atomic_directory, write_table
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
 UTTERANCE_FILES = ("wav.scp", "text", "text.61", "text.wrd", "utt2spk", "utt2dur", "feats.scp", "labels.scp")
@@ -202,3 +205,26 @@ def read_ctm(path: Path, sample_rate: int) -> dict[str, list[tuple[int, int, str
         first = round(float(start) * sample_rate)
         spans[utt].append((first, round((float(start) + float(dur)) * sample_rate), phone))
     return dict(spans)
+
+
+def write_speaker_tables(data_dir: Path, utt2spk: dict[str, str]) -> None:
+    """``utt2spk`` and the ``spk2utt`` derived from it."""
+    spk2utt: dict[str, list[str]] = defaultdict(list)
+    for utt, spk in utt2spk.items():
+        spk2utt[spk].append(utt)
+    write_table(data_dir / "utt2spk", utt2spk)
+    write_table(data_dir / "spk2utt", {spk: " ".join(sorted(utts)) for spk, utts in spk2utt.items()})
+
+
+@contextlib.contextmanager
+def validated_data_dir(target: Path) -> Iterator[Path]:
+    """A staging folder to write a data dir into; it replaces ``target`` only if it validates.
+
+    Raises:
+        InputError: the first problem :func:`validate_data_dir` finds (``target`` is then left as it was).
+    """
+    with atomic_directory(target) as staging:
+        yield staging
+        problems = validate_data_dir(staging)
+        if problems:
+            raise InputError(f"prepared {target.name} data dir is invalid: {problems[0]}")

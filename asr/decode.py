@@ -83,9 +83,7 @@ def decode_data_dir(
                 if beam
                 else greedy_decode(log_probs, out_lengths)
             )
-            offsets = torch.cumsum(batch.target_lengths, 0).tolist()
-            for i, utt in enumerate(batch.utts):
-                ref_ids = batch.targets[offsets[i] - int(batch.target_lengths[i]) : offsets[i]].tolist()
+            for i, (utt, ref_ids) in enumerate(zip(batch.utts, batch.target_lists(), strict=True)):
                 ref = fold_for_scoring(tokens.decode(ref_ids), hp["target"], phone_map)
                 hyp = fold_for_scoring(tokens.decode(ids[i]), hp["target"], phone_map)
                 counts = count_errors(ref, hyp)

@@ -12,9 +12,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from gatescope.asr.audio import read_audio
-from gatescope.asr.datadir import validate_data_dir
+from gatescope.asr.datadir import validated_data_dir, write_speaker_tables
 from gatescope.asr.errors import InputError
-from gatescope.asr.fileio import atomic_directory, write_table
+from gatescope.asr.fileio import write_table
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<take>\d+)\.wav$")
@@ -45,17 +45,10 @@ def prepare_digits(
     for split in ("train", "dev", "test"):
         items = splits[split]
         utt = {e: f"{e[0]}_{e[1]}_{e[2]:02d}" for e in items}
-        with atomic_directory(out_dir / split) as staging:
+        with validated_data_dir(out_dir / split) as staging:
             write_table(staging / "wav.scp", {utt[e]: str(e[3].resolve()) for e in items})
             write_table(staging / "text", {utt[e]: WORDS[e[1]] for e in items})
             write_table(staging / "text.wrd", {utt[e]: WORDS[e[1]] for e in items})
-            write_table(staging / "utt2spk", {utt[e]: e[0] for e in items})
-            by_speaker: dict[str, list[str]] = defaultdict(list)
-            for e in items:
-                by_speaker[e[0]].append(utt[e])
-            write_table(staging / "spk2utt", {s: " ".join(sorted(u)) for s, u in by_speaker.items()})
+            write_speaker_tables(staging, {utt[e]: e[0] for e in items})
             write_table(staging / "utt2dur", {utt[e]: f"{e[4] / sample_rate:.6f}" for e in items})
-            problems = validate_data_dir(staging)
-            if problems:
-                raise InputError(f"prepared {split} data dir is invalid: {problems[0]}")
     return out_dir

@@ -90,9 +90,7 @@ class CTCModule(pl.LightningModule):
         self._valid_loss_sum += float(loss) * len(batch.utts)
         self._valid_loss_count += len(batch.utts)
         tokens = self.tokens
-        offsets = torch.cumsum(batch.target_lengths, 0).tolist()
-        for i, hyp in enumerate(greedy_decode(log_probs, out_lengths)):
-            ref_ids = batch.targets[offsets[i] - int(batch.target_lengths[i]) : offsets[i]].tolist()
+        for ref_ids, hyp in zip(batch.target_lists(), greedy_decode(log_probs, out_lengths), strict=True):
             ref = fold_for_scoring([tokens[j] for j in ref_ids], self.config.target, self.phone_map)
             self._valid_counts.add(
                 count_errors(ref, fold_for_scoring([tokens[j] for j in hyp], self.config.target, self.phone_map))

@@ -11,16 +11,15 @@ validated, and swapped into place, so bad input never damages an earlier prepara
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from gatescope.asr.audio import read_audio
-from gatescope.asr.datadir import CTM_FILE, validate_data_dir
+from gatescope.asr.datadir import CTM_FILE, validated_data_dir, write_speaker_tables
 from gatescope.asr.errors import InputError
-from gatescope.asr.fileio import atomic_directory, write_table, write_text_atomic
+from gatescope.asr.fileio import write_table, write_text_atomic
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.resources import conf_path
 from gatescope.asr.timit import (
@@ -75,15 +74,11 @@ def _read_utterance(utt: TimitUtterance, sample_rate: int, phone_map: PhoneMap) 
 
 def _write_split(out: Path, items: list[PreparedUtterance], sample_rate: int, phone_map: PhoneMap) -> None:
     labels = {p.utt.utt_id: [s.label for s in p.phones] for p in items}
-    spk2utt: dict[str, list[str]] = defaultdict(list)
-    for p in items:
-        spk2utt[p.utt.speaker].append(p.utt.utt_id)
     write_table(out / "wav.scp", {p.utt.utt_id: str(p.utt.wav.resolve()) for p in items})
     write_table(out / "text", {u: " ".join(phone_map.fold(seq, 48)) for u, seq in labels.items()})
     write_table(out / "text.61", {u: " ".join(phone_map.fold(seq, 61)) for u, seq in labels.items()})
     write_table(out / "text.wrd", {p.utt.utt_id: " ".join(w.label for w in p.words) for p in items})
-    write_table(out / "utt2spk", {p.utt.utt_id: p.utt.speaker for p in items})
-    write_table(out / "spk2utt", {spk: " ".join(sorted(utts)) for spk, utts in spk2utt.items()})
+    write_speaker_tables(out, {p.utt.utt_id: p.utt.speaker for p in items})
     write_table(out / "spk2gender", {p.utt.speaker: p.utt.sex for p in items})
     write_table(out / "utt2dur", {p.utt.utt_id: f"{p.num_samples / sample_rate:.6f}" for p in items})
     ctm = [
@@ -120,10 +115,7 @@ def prepare_timit(
         if not items:
             raise InputError(f"{corpus_dir}: no utterances for the {split} set (check the speaker lists)")
     for split, items in by_split.items():
-        with atomic_directory(out_dir / split) as staging:
+        with validated_data_dir(out_dir / split) as staging:
             _write_split(staging, items, sample_rate, phone_map)
-            problems = validate_data_dir(staging)
-            if problems:
-                raise InputError(f"prepared {split} data dir is invalid: {problems[0]}")
         log.info("%s: %d utterances, %d speakers", out_dir / split, len(items), len({p.utt.speaker for p in items}))
     return out_dir

@@ -171,9 +171,6 @@ class Espeak:
         The result depends on earlier calls (see the module docstring): wrap the work in :func:`run_isolated`
         where reproducibility matters.
         """
-        return self._synthesize_here(text, settings)
-
-    def _synthesize_here(self, text: str, settings: VoiceSettings) -> Synthesis:
         self.set_voice(settings)
         self._chunks, self._events = [], []
         encoded = text.encode()
