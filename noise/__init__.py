@@ -1,1 +1,39 @@
-"""gatescope.noise: noise sources, SNR mixing, burst insertion and stream perturbation (a pure signal library)."""
+"""gatescope.noise: noise sources, SNR mixing, burst insertion and stream perturbation (a pure signal library).
+
+Imports nothing from gatescope.asr or gatescope.analysis. Waveforms are float32 ``(samples,)`` or
+``(batch, samples)`` tensors in [-1, 1], on any device.
+"""
+
+from gatescope.noise.augment import AugmentConfig, augment
+from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
+from gatescope.noise.burst import burst_frames, insert_burst
+from gatescope.noise.colored import colored
+from gatescope.noise.errors import NoiseError
+from gatescope.noise.mixing import active_mask, mix, snr_db
+from gatescope.noise.reverb import reverberate, synthetic_rir
+from gatescope.noise.sources import babble, clicks, file_noise, hum, load_noise_files
+from gatescope.noise.stream import BurstSchedule, StreamPerturber
+
+__all__ = [
+    "KINDS",
+    "AugmentConfig",
+    "BurstSchedule",
+    "NoiseBank",
+    "NoiseError",
+    "NoiseSpec",
+    "StreamPerturber",
+    "active_mask",
+    "augment",
+    "babble",
+    "burst_frames",
+    "clicks",
+    "colored",
+    "file_noise",
+    "hum",
+    "insert_burst",
+    "load_noise_files",
+    "mix",
+    "reverberate",
+    "snr_db",
+    "synthetic_rir",
+]

@@ -1,0 +1,263 @@
+"""gatescope.noise: spectral slopes, SNR accuracy, bursts, stream = whole-signal perturbation, sources."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.signal import welch
+
+import gatescope.noise as gn
+from gatescope.asr.features import FeatureConfig, compute_features
+from gatescope.noise.mixing import fit_length, noise_gain
+
+SR = 16000
+SLOPES_DB_PER_OCTAVE = {"white": 0.0, "pink": -3.01, "brown": -6.02, "blue": 3.01, "violet": 6.02}
+
+
+def speech_like(num_samples: int, seed: int, silence: float = 0.0) -> torch.Tensor:
+    """Amplitude-modulated harmonic signal with optional leading/trailing digital silence."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(num_samples) / SR
+    wave = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / k for k, f in enumerate((120, 240, 360, 900), 1))
+    wave *= 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+    wave = 0.1 * wave / np.abs(wave).max()
+    pad = int(silence * num_samples)
+    if pad:
+        wave[:pad] = 0.0
+        wave[-pad:] = 0.0
+    return torch.from_numpy(wave.astype(np.float32))
+
+
+@pytest.mark.parametrize("color", sorted(SLOPES_DB_PER_OCTAVE))
+def test_colored_noise_has_the_target_slope(color: str) -> None:
+    noise = gn.colored(color, 10 * SR, seed=3).numpy()
+    freqs, psd = welch(noise, fs=SR, nperseg=4096)
+    band = (freqs >= 100) & (freqs <= 7000)
+    slope_per_octave = np.polyfit(np.log2(freqs[band]), 10 * np.log10(psd[band]), 1)[0]
+    assert abs(slope_per_octave - SLOPES_DB_PER_OCTAVE[color]) < 0.5
+    assert noise.dtype == np.float32 and abs(np.sqrt(np.mean(noise.astype(np.float64) ** 2)) - 0.1) < 1e-4
+
+
+def test_colored_noise_is_reproducible_and_seeded() -> None:
+    assert torch.equal(gn.colored("pink", 1000, seed=1), gn.colored("pink", 1000, seed=1))
+    assert not torch.equal(gn.colored("pink", 1000, seed=1), gn.colored("pink", 1000, seed=2))
+    with pytest.raises(gn.NoiseError, match="unknown noise colour"):
+        gn.colored("green", 100)
+
+
+def numpy_snr(speech: np.ndarray, noise: np.ndarray, mask: np.ndarray | None = None) -> float:
+    if mask is not None:
+        speech, noise = speech[mask], noise[mask]
+    return float(10 * np.log10(np.mean(speech.astype(np.float64) ** 2) / np.mean(noise.astype(np.float64) ** 2)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    length=st.integers(800, 24000),
+    noise_length=st.integers(200, 30000),
+    snr=st.floats(-10, 40),
+    amplitude=st.floats(1e-3, 1.0),
+    active_only=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_mix_hits_the_snr_and_never_clips(
+    length: int, noise_length: int, snr: float, amplitude: float, active_only: bool, seed: int
+) -> None:
+    speech = speech_like(length, seed, silence=0.2 if active_only else 0.0) * (amplitude / 0.1)
+    noise = gn.colored("white", noise_length, seed=seed)
+    out = gn.mix(speech, noise, snr, active_only=active_only)
+    assert out.shape == speech.shape and out.dtype == torch.float32
+    assert float(out.abs().max()) <= 1.0
+    added = fit_length(noise, length) * noise_gain(speech, fit_length(noise, length), snr, active_only)
+    mask = gn.active_mask(speech).numpy() if active_only else None
+    assert abs(numpy_snr(speech.numpy(), added.numpy(), mask) - snr) < 0.1
+    # The output is speech + that noise, scaled as a whole by at most 1 (rescaling keeps the SNR).
+    unscaled = (speech.double() + added).numpy()
+    scale = float(np.dot(out.numpy(), unscaled) / np.dot(unscaled, unscaled))
+    assert scale <= 1.0 + 1e-6
+    np.testing.assert_allclose(out.numpy(), scale * unscaled, atol=1e-6)
+
+
+def test_mix_rescales_a_mixture_that_would_clip() -> None:
+    speech = speech_like(SR, 0) * 9.0  # peak 0.9
+    out = gn.mix(speech, gn.colored("white", SR), snr_db=-5.0)
+    assert abs(float(out.abs().max()) - 0.99) < 1e-6
+
+
+def test_mix_batched_with_per_row_snr() -> None:
+    speech = torch.stack([speech_like(SR, 0), speech_like(SR, 1)])
+    snrs = torch.tensor([0.0, 20.0])
+    out = gn.mix(speech, gn.colored("pink", SR // 2), snrs)
+    for row in range(2):
+        assert abs(numpy_snr(speech[row].numpy(), (out[row] - speech[row]).numpy()) - float(snrs[row])) < 0.1
+
+
+def test_mix_refuses_silent_input() -> None:
+    with pytest.raises(gn.NoiseError, match="speech is silent"):
+        gn.mix(torch.zeros(100), torch.ones(100), 10.0)
+    with pytest.raises(gn.NoiseError, match="noise is silent"):
+        gn.mix(speech_like(1000, 0), torch.zeros(100), 10.0)
+
+
+def test_active_only_ignores_silence() -> None:
+    speech = speech_like(2 * SR, 0, silence=0.3)
+    noise = gn.colored("white", 2 * SR, seed=1)
+    whole = gn.mix(speech, noise, 10.0) - speech
+    active = gn.mix(speech, noise, 10.0, active_only=True) - speech
+    mask = gn.active_mask(speech).numpy()
+    assert mask[: int(0.3 * 2 * SR) - 160].sum() == 0 and mask.mean() == pytest.approx(0.4, abs=0.02)
+    assert abs(numpy_snr(speech.numpy(), active.numpy(), mask) - 10.0) < 0.1
+    # On the whole utterance the silence dilutes the speech power: less noise at the same nominal SNR.
+    assert whole.pow(2).mean() < active.pow(2).mean()
+
+
+@pytest.mark.parametrize("snr", [None, 0.0, 10.0])
+def test_insert_burst_span_level_and_frames(snr: float | None) -> None:
+    speech = speech_like(2 * SR, 4, silence=0.1)
+    noise = gn.colored("white", SR, seed=2)
+    out, (start, end) = gn.insert_burst(speech, noise, start_s=0.8, dur_s=0.25, snr_db=snr)
+    assert (start, end) == (12800, 16800)
+    assert torch.equal(out[:start], speech[:start]) and torch.equal(out[end:], speech[end:])
+    mask = gn.active_mask(speech).numpy()
+    p_speech = np.mean(speech.numpy().astype(np.float64)[mask] ** 2)
+    burst = (out[start:end] - (0 if snr is None else speech[start:end])).numpy().astype(np.float64)
+    assert 10 * np.log10(p_speech / np.mean(burst**2)) == pytest.approx(snr or 0.0, abs=0.05)
+    # Exactly the frames burst_frames names see the burst.
+    config = FeatureConfig()
+    clean, noisy = compute_features(speech, config), compute_features(out, config)
+    first, stop = gn.burst_frames((start, end), *config.frame_samples(), num_frames=clean.shape[0])
+    changed = (clean - noisy).abs().amax(dim=1) > 0
+    assert changed[first] and changed[stop - 1] and not changed[:first].any() and not changed[stop:].any()
+
+
+def test_insert_burst_outside_the_utterance_is_an_error() -> None:
+    with pytest.raises(gn.NoiseError, match="does not fit"):
+        gn.insert_burst(speech_like(SR, 0), gn.colored("white", SR), start_s=0.9, dur_s=0.2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 3 * SR), max_size=12),
+    spec=st.sampled_from(["white:5", "pink:0@every=0.5,dur=0.1", "brown:10@every=1,dur=0.3,first=0.2"]),
+    seed=st.integers(0, 100),
+)
+def test_stream_chunks_equal_whole_signal(cuts: list[int], spec: str, seed: int) -> None:
+    signal = speech_like(3 * SR, seed)
+    bank = gn.NoiseBank()
+    whole = gn.StreamPerturber.from_spec(spec, bank, seed=seed).process(signal)
+    streamer = gn.StreamPerturber.from_spec(spec, bank, seed=seed)
+    bounds = [0, *sorted(cuts), 3 * SR]
+    chunked = torch.cat([streamer.process(signal[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
+    assert torch.equal(chunked, whole)
+
+
+@settings(max_examples=15, deadline=None)
+@given(cuts=st.lists(st.integers(0, SR), max_size=8))
+def test_stream_reverb_chunks_equal_whole_signal(cuts: list[int]) -> None:
+    signal = speech_like(SR, 1)
+    rir = gn.synthetic_rir(0.3, seed=1)
+    whole = gn.StreamPerturber(rir=rir).process(signal)
+    streamer = gn.StreamPerturber(rir=rir)
+    bounds = [0, *sorted(cuts), SR]
+    chunked = torch.cat([streamer.process(signal[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=0)
+
+
+def test_stream_matches_offline_noise_and_burst_spans() -> None:
+    signal = speech_like(2 * SR, 0)
+    loop = gn.colored("white", SR, seed=5)
+    schedule = gn.BurstSchedule(every_s=0.5, dur_s=0.1, first_s=0.25)
+    out = gn.StreamPerturber(noise=loop, snr_db=6.0, bursts=schedule).process(signal)
+    level = 10 ** ((-26.0 - 6.0) / 20)
+    expected = signal.clone()
+    for start, end in schedule.spans(2 * SR, SR):
+        expected[start:end] += (fit_length(loop, end - start, start).double() * level / 0.1).float()
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+    assert schedule.spans(2 * SR, SR)[:2] == [(4000, 5600), (12000, 13600)]
+
+
+def test_inject_spec_errors_are_clear() -> None:
+    bank = gn.NoiseBank()
+    for bad, message in [
+        ("pink", "NOISE:SNR"),
+        ("pink:loud", "NOISE:SNR"),
+        ("hiss:10", "unknown noise"),
+        ("white:10@every=1", "every=S and dur=D"),
+        ("white:10@often", "every=S,dur=D"),
+    ]:
+        with pytest.raises(gn.NoiseError, match=message):
+            gn.StreamPerturber.from_spec(bad, bank)
+
+
+def test_babble_uses_other_speakers_only() -> None:
+    pool = [("spk1", speech_like(SR, 1)), ("spk2", torch.zeros(SR))]
+    bank = gn.NoiseBank(babble_pool=pool)
+    out = bank.noise("babble:3", 2 * SR, seed=0, exclude_speaker="spk2")
+    assert out.shape == (2 * SR,) and abs(float(out.pow(2).mean().sqrt()) - 0.1) < 1e-4
+    with pytest.raises(gn.NoiseError, match="silent utterance"):
+        bank.noise("babble", SR, exclude_speaker="spk1")
+
+
+def test_file_noise_loops_resamples_and_reports_bad_files(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "a.wav", (0.2 * rng.standard_normal(8000)).astype(np.float32), 8000)
+    sf.write(tmp_path / "b.flac", (0.2 * rng.standard_normal((4000, 2))).astype(np.float32), 16000)
+    bank = gn.NoiseBank()
+    out = bank.noise(f"file:{tmp_path}", 3 * SR, seed=1)
+    assert out.shape == (3 * SR,)
+    assert [w.shape[0] for _, w in gn.load_noise_files(tmp_path, SR)] == [16000, 4000]
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "c.wav").write_bytes(b"not audio")
+    with pytest.raises(gn.NoiseError, match=r"c\.wav: unreadable noise file"):
+        gn.load_noise_files(tmp_path / "bad", SR)
+    with pytest.raises(gn.NoiseError, match="no such noise file"):
+        bank.noise(f"file:{tmp_path}/missing", SR)
+
+
+def test_hum_and_clicks() -> None:
+    hum = gn.hum(SR, SR, frequency=60.0).numpy()
+    spectrum = np.abs(np.fft.rfft(hum))
+    assert int(np.argmax(spectrum)) == 60
+    clicks = gn.clicks(SR, SR, rate_hz=10, seed=0).numpy()
+    assert np.mean(np.abs(clicks) > 1e-3) < 0.2  # impulsive: mostly silent
+
+
+def test_reverb_keeps_timing_length_and_level() -> None:
+    impulse = torch.zeros(SR)
+    impulse[4000] = 0.5
+    wet = gn.reverberate(impulse, gn.synthetic_rir(0.5, seed=0))
+    assert wet.shape == impulse.shape and int(wet.abs().argmax()) == 4000
+    assert abs(float(wet.pow(2).mean() - impulse.pow(2).mean())) < 1e-6
+    assert float(wet[4000 + 800 :].abs().max()) > 0  # a reverberant tail after the direct sound
+
+
+def test_augment_probability_and_snr_range() -> None:
+    speech = speech_like(SR, 0)
+    bank = gn.NoiseBank()
+    never = gn.AugmentConfig(prob=0.0)
+    assert gn.augment(speech, never, bank, np.random.default_rng(0))[0] is speech
+    always = gn.AugmentConfig(prob=1.0, types=("pink",), snr_min=5.0, snr_max=15.0)
+    for seed in range(5):
+        out, what = gn.augment(speech, always, bank, np.random.default_rng(seed))
+        mask = gn.active_mask(speech).numpy()
+        measured = numpy_snr(speech.numpy(), (out - speech).numpy(), mask)
+        assert what.startswith("pink@") and 5.0 - 0.1 <= measured <= 15.0 + 0.1
+    with pytest.raises(gn.NoiseError, match="SNR range is empty"):
+        gn.AugmentConfig(prob=0.5, snr_min=10, snr_max=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_noise_runs_the_same_on_gpu() -> None:
+    speech = speech_like(SR, 0)
+    noise = gn.colored("pink", SR, seed=1)
+    cpu = gn.mix(speech, noise, 5.0, active_only=True)
+    gpu = gn.mix(speech.cuda(), gn.colored("pink", SR, seed=1, device="cuda"), 5.0, active_only=True)
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-6, rtol=0)
+    burst_cpu, span = gn.insert_burst(speech, noise, 0.2, 0.3, snr_db=0.0)
+    burst_gpu, span_gpu = gn.insert_burst(speech.cuda(), noise.cuda(), 0.2, 0.3, snr_db=0.0)
+    assert span == span_gpu
+    torch.testing.assert_close(burst_gpu.cpu(), burst_cpu, atol=1e-6, rtol=0)
