@@ -20,10 +20,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gatescope.asr import kaldi_ark
+from gatescope.asr.audio import read_audio
+from gatescope.asr.config import load_config
 from gatescope.asr.datadir import read_table
 from gatescope.asr.errors import InputError
-from gatescope.asr.features import apply_cmvn
+from gatescope.asr.features import FeatureConfig, apply_cmvn, compute_features
 from gatescope.asr.tokens import TokenTable
+from gatescope.noise import AugmentConfig, NoiseBank, NoiseSpec, augment
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class CTCDataset(Dataset[Example]):
         norm_vars: bool = True,
         skip_bad: bool = False,
         frame_stack: int = 1,
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
     ) -> None:
         for name in ("feats.scp", "text", "utt2spk"):
             if not (data_dir / name).is_file():
@@ -90,6 +95,7 @@ class CTCDataset(Dataset[Example]):
             raise InputError(f"{data_dir}: no usable utterances")
         self.stats = {utt: stats[utt2spk[utt]] for utt, *_ in self.items} if cmvn else {}
         self.input_dim = int(kaldi_ark.read_matrix(self.items[0][1]).shape[1])
+        self.augmenter = _Augmenter(data_dir, augment, seed) if augment is not None and augment.enabled else None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -98,9 +104,15 @@ class CTCDataset(Dataset[Example]):
     def frames(self) -> list[int]:
         return [n for *_, n in self.items]
 
-    def __getitem__(self, index: int) -> Example:
+    def __getitem__(self, index: int | tuple[int, int]) -> Example:
+        """An example by index; ``(index, epoch)`` (from an epoch-tagging sampler) draws its augmentation from
+        ``(seed, epoch, index)``, so a resumed run perturbs exactly as an uninterrupted one."""
+        index, epoch = index if isinstance(index, tuple) else (index, 0)
         utt, rxfile, targets, _ = self.items[index]
-        matrix = kaldi_ark.read_matrix(rxfile)
+        if self.augmenter is not None:
+            matrix = self.augmenter.features(utt, epoch, index)
+        else:
+            matrix = kaldi_ark.read_matrix(rxfile)
         if self.stats:
             matrix = apply_cmvn(matrix, self.stats[utt], self.norm_vars)
         return Example(
@@ -108,6 +120,34 @@ class CTCDataset(Dataset[Example]):
             torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)),
             torch.tensor(targets, dtype=torch.long),
         )
+
+
+class _Augmenter:
+    """Recomputes an utterance's features from its audio after mixing in noise (multi-condition training)."""
+
+    BABBLE_POOL_UTTERANCES = 200  # other-speaker utterances kept in memory for babble (a seeded subset)
+
+    def __init__(self, data_dir: Path, config: AugmentConfig, seed: int) -> None:
+        for name in ("wav.scp", "feat_conf.yaml"):
+            if not (data_dir / name).is_file():
+                raise InputError(f"{data_dir / name}: missing (noise augmentation recomputes features from audio)")
+        self.config, self.seed = config, seed
+        self.features_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
+        self.wav_scp, self.utt2spk = read_table(data_dir / "wav.scp"), read_table(data_dir / "utt2spk")
+        pool: list[tuple[str, torch.Tensor]] = []
+        if any(NoiseSpec.parse(t).kind == "babble" for t in config.types):
+            utts = sorted(self.wav_scp)
+            picks = np.random.default_rng(seed).permutation(len(utts))[: self.BABBLE_POOL_UTTERANCES]
+            for i in sorted(picks):
+                wave = read_audio(self.wav_scp[utts[i]], self.features_config.sample_rate)[0]
+                pool.append((self.utt2spk[utts[i]], torch.from_numpy(wave)))
+        self.bank = NoiseBank(sample_rate=self.features_config.sample_rate, babble_pool=pool)
+
+    def features(self, utt: str, epoch: int, index: int) -> np.ndarray:
+        wave = torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
+        rng = np.random.default_rng([self.seed, epoch, index])
+        noisy, _ = augment(wave, self.config, self.bank, rng, self.utt2spk[utt])
+        return compute_features(noisy, self.features_config).numpy()
 
 
 @dataclass
@@ -162,8 +202,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         num_replicas: int = 1,
         rank: int = 0,
         epoch_source: Callable[[], int] | None = None,
+        tag_epoch: bool = False,
     ) -> None:
         self.frames, self.batch_size, self.shuffle, self.seed = frames, batch_size, shuffle, seed
+        self.tag_epoch = tag_epoch  # yield (index, epoch) pairs, for per-epoch augmentation
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
         self.epoch_source = epoch_source  # read at the first batch (see __iter__)
 
@@ -184,7 +226,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     def __iter__(self) -> Iterator[list[int]]:
         # A generator: the order is drawn when the first batch is asked for, after the epoch has started. On a
         # resume Lightning builds the iterator while the trainer still reports the previous epoch.
-        yield from self._batches()
+        for batch in self._batches():
+            yield [(i, self.epoch) for i in batch] if self.tag_epoch else batch  # type: ignore[misc]
 
     def __len__(self) -> int:
         return -(-len(range(0, len(self.frames), self.batch_size)) // self.num_replicas)
@@ -205,9 +248,10 @@ class CTCDataModule(pl.LightningDataModule):
         norm_vars: bool = True,
         skip_bad: bool = False,
         frame_stack: int = 1,
+        augment: AugmentConfig | None = None,
     ) -> None:
         super().__init__()
-        self.train_set = CTCDataset(train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack)
+        self.train_set = CTCDataset(train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack, augment, seed)
         self.valid_set = CTCDataset(valid_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack)
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
 
@@ -215,7 +259,8 @@ class CTCDataModule(pl.LightningDataModule):
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         epoch = (lambda: trainer.current_epoch) if trainer is not None else None
-        sampler = BucketBatchSampler(dataset.frames, self.batch_size, shuffle, self.seed, replicas, rank, epoch)
+        tag = dataset.augmenter is not None
+        sampler = BucketBatchSampler(dataset.frames, self.batch_size, shuffle, self.seed, replicas, rank, epoch, tag)
         # Its own generator: creating an iterator would otherwise draw from the global RNG, at a moment that
         # differs between a resumed and an uninterrupted run.
         generator = torch.Generator().manual_seed(self.seed)

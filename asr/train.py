@@ -67,6 +67,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         config.norm_vars,
         config.skip_bad_utterances,
         config.frame_stack,
+        augment=config.augment_config(),
     )
     skipped = len(data.train_set.skipped) + len(data.valid_set.skipped)
     if skipped:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from gatescope.asr.cells import KINDS
 from gatescope.asr.errors import InputError
 from gatescope.asr.model import ModelConfig
+from gatescope.noise import AugmentConfig, NoiseError
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,12 @@ class TrainConfig(ModelConfig):
     batch_size: int = 16
     num_workers: int = 0
     skip_bad_utterances: bool = False
+    # multi-condition training (gatescope.noise, on the fly; needs wav.scp): share of utterances mixed with one
+    # of noise_types (comma-separated noise specs) at an SNR drawn from [noise_snr_min, noise_snr_max] dB
+    noise_prob: float = 0.0
+    noise_types: str = "white,pink,babble"
+    noise_snr_min: float = 0.0
+    noise_snr_max: float = 20.0
     # optimisation
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -45,6 +52,17 @@ class TrainConfig(ModelConfig):
     log_every_n_steps: int = 10
     progress_bar: bool = True
 
+    def augment_config(self) -> AugmentConfig:
+        try:
+            return AugmentConfig(
+                self.noise_prob,
+                tuple(t for t in self.noise_types.split(",") if t),
+                self.noise_snr_min,
+                self.noise_snr_max,
+            )
+        except NoiseError as err:
+            raise InputError(f"noise augmentation: {err}") from None
+
     def __post_init__(self) -> None:
         checks = {
             "target": ("phones", "words"),
@@ -55,3 +73,4 @@ class TrainConfig(ModelConfig):
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
                 raise InputError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        self.augment_config()

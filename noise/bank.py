@@ -98,6 +98,8 @@ class NoiseBank:
             return colored(spec.kind, num_samples, seed)
         if spec.kind == "babble":
             pool = [wave for speaker, wave in self.babble_pool if speaker != exclude_speaker]
+            if not pool:
+                raise NoiseError("babble needs utterances of other speakers; this pool has none (give a babble source)")
             return babble(pool, num_samples, int(spec.number() or 5), seed)
         if spec.kind == "file":
             if spec.arg not in self._files:

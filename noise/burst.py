@@ -16,7 +16,8 @@ from gatescope.noise.mixing import active_mask, fit_length, limit_peak, power
 
 def burst_span(num_samples: int, start_s: float, dur_s: float, sample_rate: int = 16000) -> tuple[int, int]:
     """The ``(start, end)`` samples of a burst, end exclusive, checked to lie inside the utterance."""
-    start, end = round(start_s * sample_rate), round((start_s + dur_s) * sample_rate)
+    start = round(start_s * sample_rate)
+    end = start + round(dur_s * sample_rate)  # the duration is exact whatever the start's rounding
     if dur_s <= 0 or start < 0 or end > num_samples:
         raise NoiseError(
             f"burst at {start_s:.3f} s for {dur_s:.3f} s does not fit in {num_samples / sample_rate:.3f} s of audio"

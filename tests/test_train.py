@@ -240,3 +240,28 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_data: Path, tmp_path: Pat
     assert a["epoch"] == b["epoch"] == 5
     for key in a["state_dict"]:
         assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
+
+
+def test_noise_augmentation_is_on_the_fly_seeded_and_resumable(tiny_data: Path, tmp_path: Path) -> None:
+    from gatescope.noise import AugmentConfig
+
+    tokens = TokenTable.for_target("phones", {})
+    config = AugmentConfig(prob=1.0, types=("pink", "babble"), snr_min=0.0, snr_max=5.0)
+    clean = CTCDataset(tiny_data / "train", tokens)
+    noisy = CTCDataset(tiny_data / "train", tokens, augment=config, seed=3)
+    a, b, c = noisy[(0, 0)], noisy[(0, 0)], noisy[(0, 1)]
+    assert torch.equal(a.feats, b.feats)  # same (seed, epoch, index): same noise
+    assert not torch.equal(a.feats, c.feats)  # another epoch: another draw
+    assert a.feats.shape == clean[0].feats.shape
+    assert (a.feats - clean[0].feats).abs().mean() > 0.1
+    # Training with augmentation resumes exactly as well.
+    overrides = dict(noise_prob=0.5, noise_types="white,babble", max_epochs=2)
+    train(_config(tiny_data, **overrides), tmp_path / "straight")
+    train(_config(tiny_data, **{**overrides, "max_epochs": 1}), tmp_path / "resumed")
+    train(_config(tiny_data, **overrides), tmp_path / "resumed", resume=True)
+    a_sd = load_checkpoint(tmp_path / "straight" / "last.ckpt")["state_dict"]
+    b_sd = load_checkpoint(tmp_path / "resumed" / "last.ckpt")["state_dict"]
+    for key in a_sd:
+        assert torch.equal(a_sd[key], b_sd[key]), key
+    with pytest.raises(InputError, match="unknown noise"):
+        _config(tiny_data, noise_prob=0.5, noise_types="hiss")
