@@ -15,7 +15,7 @@ import torchaudio.transforms as T
 from torch import Tensor
 
 from gatescope.asr.data import Batch
-from gatescope.asr.decode import greedy_decode
+from gatescope.asr.inference import greedy_decode
 from gatescope.asr.model import model_from_hparams
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.scoring import ErrorCounts, count_errors, fold_for_scoring
