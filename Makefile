@@ -25,6 +25,7 @@ test: setup
 bench: setup
 	$(PY) bench/corpus_speed.py
 	$(PY) bench/fbank_speed.py
+	$(PY) bench/noise_speed.py
 	$(PY) bench/cells_speed.py
 	$(PY) bench/train_speed.py
 	$(PY) bench/train_speed.py --layers 3 --hidden 256 --frame-stack 3 --batch-size 8

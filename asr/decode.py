@@ -46,9 +46,9 @@ def decode_data_dir(
     rows, hyps, refs = [], {}, {}
     examples = [dataset[i] for i in range(len(dataset))]
     results = transcribe(model, [e.feats for e in examples], beam=beam, batch_size=batch_size)
-    for example, result in zip(examples, results, strict=True):
+    for example, found in zip(examples, results, strict=True):
         ref = fold_for_scoring(tokens.decode(example.targets.tolist()), hp["target"], phone_map)
-        hyp = fold_for_scoring(tokens.decode(result.ids), hp["target"], phone_map)
+        hyp = fold_for_scoring(tokens.decode(found.ids), hp["target"], phone_map)
         counts = count_errors(ref, hyp)
         total.add(counts)
         refs[example.utt], hyps[example.utt] = " ".join(ref), " ".join(hyp)

@@ -97,9 +97,7 @@ def transcribe(model: AcousticModel, feats: list[Tensor], beam: int = 0, batch_s
         batch, lengths = pad([feats[i] for i in chosen])
         log_probs, _ = model(batch.to(device), lengths.to(device))
         out_lengths = model.output_lengths(lengths)
-        hyps = (
-            beam_paths(log_probs, out_lengths, model.tokens, beam) if beam else greedy_paths(log_probs, out_lengths)
-        )
+        hyps = beam_paths(log_probs, out_lengths, model.tokens, beam) if beam else greedy_paths(log_probs, out_lengths)
         for i, hyp in zip(chosen, hyps, strict=True):
             out[i] = hyp
     return [h for h in out if h is not None]

@@ -12,6 +12,7 @@ import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -141,7 +142,13 @@ def perturb_data_dir(
         for name in COPIED_TABLES:
             if (data_dir / name).is_file():
                 shutil.copyfile(data_dir / name, staging / name)
-        info = {"source": str(data_dir), "noise": str(spec), "snr_db": snr_db, "seed": seed, "active_only": active_only}
+        info: dict[str, Any] = {
+            "source": str(data_dir),
+            "noise": str(spec),
+            "snr_db": snr_db,
+            "seed": seed,
+            "active_only": active_only,
+        }
         info |= {"burst": burst.__dict__ if burst else None, "burst_spans": spans}
         write_text_atomic(staging / "perturbation.json", json.dumps(info, indent=1) + "\n")
     return out_dir

@@ -54,3 +54,24 @@ def count_errors(reference: list[str], hypothesis: list[str]) -> ErrorCounts:
         return ErrorCounts(len(reference), 0, len(reference), 0)
     out = jiwer.process_words(" ".join(reference), " ".join(hypothesis))
     return ErrorCounts(len(reference), out.substitutions, out.deletions, out.insertions)
+
+
+def reference_errors(reference: list[str], hypothesis: list[str]) -> list[int]:
+    """Errors charged to each reference token by the Levenshtein alignment of :func:`count_errors`.
+
+    A substituted or deleted token counts 1; each inserted token is charged to the reference token it precedes
+    (the last one for insertions at the end). The list sums to the utterance's error count, so errors can be
+    located in time through the reference's alignment (e.g. the windows after a noise burst).
+    """
+    charged = [0] * len(reference)
+    if not reference:
+        return charged
+    if not hypothesis:
+        return [1] * len(reference)
+    for chunk in jiwer.process_words(" ".join(reference), " ".join(hypothesis)).alignments[0]:
+        if chunk.type in ("substitute", "delete"):
+            for i in range(chunk.ref_start_idx, chunk.ref_end_idx):
+                charged[i] += 1
+        elif chunk.type == "insert":
+            charged[min(chunk.ref_start_idx, len(reference) - 1)] += chunk.hyp_end_idx - chunk.hyp_start_idx
+    return charged

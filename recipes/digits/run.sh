@@ -2,7 +2,10 @@
 # Real recorded speech: the Free Spoken Digit Dataset subset in ../shared/data/fsdd (4 speakers, CC BY-SA 4.0).
 # Word-level CTC over the ten digit words; trained on three speakers, tested on the fourth (speaker-disjoint).
 #
-#   recipes/digits/run.sh [--fsdd DIR] [--test-speaker theo] [--stage N] [--stop-stage N] [--jobs J]
+#   recipes/digits/run.sh [--fsdd DIR] [--test-speaker theo] [--stage N] [--stop-stage N] [--jobs J] [--noise-dir DIR]
+#
+# Stage 4 writes a noise-robustness report with PocketSphinx (its own US-English model, restricted to the ten
+# words) decoding the same noisy audio as an anchor.
 #
 # Outputs go under recipes/digits/data/ and exp/ (safe to delete).
 set -euo pipefail
@@ -13,12 +16,14 @@ jobs=2
 fsdd=
 test_speaker=theo
 progress=true
+noise_dir=
 
 . "$(dirname "$0")/../parse_options.sh"
 
 cd "$(dirname "$0")"
 . ../path.sh
 fsdd=${fsdd:-$gatescope_root/../shared/data/fsdd/recordings}
+noise_dir=${noise_dir:-$gatescope_root/../shared/data/noise}
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [digits] $*"; }
 
@@ -47,4 +52,13 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
     gatescope decode --model exp/$model --data data/test
   done
   gatescope results exp/lstm exp/gru | tee exp/results.md
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  log "Stage 4: noise-robustness report with the PocketSphinx anchor (babble from the training speakers)"
+  noises=white,pink,babble
+  [ -d "$noise_dir" ] && noises=$noises,file:$noise_dir
+  quiet=$([ "$progress" = true ] || echo --quiet)
+  gatescope robustness --model exp/lstm --model exp/gru --data data/test --out exp/robustness \
+    --noise $noises --snr clean,20,10,5,0 --babble-data data/train $quiet
 fi

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The embedded default recipe: synthetic TIMIT-style corpus -> Kaldi data dirs -> features -> LSTM and GRU CTC
-# models of equal size -> decoding -> summary table. (Robustness and analysis stages come with their issues.)
+# models of equal size -> decoding -> summary table -> noise-robustness report.
 #
 #   recipes/synth/run.sh [--stage N] [--stop-stage N] [--jobs J] [--speakers S] [--utts-per-speaker U] [--seed X]
-#                        [--progress true|false]
+#                        [--progress true|false] [--noise-dir DIR] [--mct true|false]
+#
+# --mct true also trains multi-condition (noise-augmented) twins, exp/lstm_mct and exp/gru_mct (half the training
+# utterances mixed on the fly with white, pink or babble noise at 0-20 dB), and puts them in the robustness report.
 #
 # Outputs go under recipes/synth/data/ and exp/ (safe to delete). Every stage can be re-run; finished work is kept.
 set -euo pipefail
@@ -16,12 +19,18 @@ test_speakers=8
 utts_per_speaker=25
 seed=0
 progress=true
+mct=false
+noise_dir=  # recorded noises for the robustness stage (default: ../shared/data/noise when present)
 
 . "$(dirname "$0")/../parse_options.sh"
 
 cd "$(dirname "$0")"
 . ../path.sh
 corpus=data/corpus
+noise_dir=${noise_dir:-$gatescope_root/../shared/data/noise}
+[ -d "$noise_dir" ] && noise_dir=$(cd "$noise_dir" && pwd)
+models="lstm gru"
+[ "$mct" = true ] && models="$models lstm_mct gru_mct"
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [synth] $*"; }
 
@@ -54,12 +63,16 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: train a unidirectional LSTM and a GRU of equal parameter count (conf/synth_{lstm,gru}.yaml)"
   for model in lstm gru; do
     gatescope train --config ../../conf/synth_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
+    if [ "$mct" = true ]; then
+      gatescope train --config ../../conf/synth_$model.yaml --out exp/${model}_mct --auto-resume \
+        progress_bar=$progress noise_prob=0.5 noise_types=white,pink,babble noise_snr_min=0 noise_snr_max=20
+    fi
   done
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   log "Stage 5: decode dev and test (greedy and beam 8), PER on 39 phones"
-  for model in lstm gru; do
+  for model in $models; do
     for split in dev test; do
       gatescope decode --model exp/$model --data data/$split
     done
@@ -69,5 +82,14 @@ fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "Stage 6: summary"
-  gatescope results exp/lstm exp/gru | tee exp/results.md
+  gatescope results $(printf "exp/%s " $models) | tee exp/results.md
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  log "Stage 7: noise-robustness report on the test set (white, pink, babble, recorded noise, reverb; bursts)"
+  noises=white,pink,babble
+  [ -d "$noise_dir" ] && noises=$noises,file:$noise_dir
+  quiet=$([ "$progress" = true ] || echo --quiet)
+  gatescope robustness $(printf -- "--model exp/%s " $models) --data data/test --out exp/robustness \
+    --noise $noises,reverb --snr clean,20,10,5,0,-5 --bursts $quiet
 fi
