@@ -27,3 +27,17 @@ def tiny_data(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     for split in ("train", "dev", "test"):
         extract_features(out / split, FeatureConfig(), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A small unidirectional LSTM and GRU trained for two epochs on the tiny corpus (exp dirs)."""
+    from gatescope.asr.train import train
+    from gatescope.asr.train_config import TrainConfig
+
+    root = tmp_path_factory.mktemp("exp")
+    dirs = dict(train_dir=str(tiny_data / "train"), valid_dir=str(tiny_data / "dev"))
+    small = dict(num_layers=2, hidden_size=32, batch_size=2, max_epochs=2, progress_bar=False, frame_stack=3)
+    for cell in ("lstm", "gru"):
+        train(TrainConfig(cell=cell, **dirs, **small), root / cell)
+    return [root / "lstm", root / "gru"]

