@@ -6,6 +6,7 @@ No Lightning and no data-dir code: decoding, the robustness report and streaming
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,11 +40,11 @@ def greedy_decode(log_probs: Tensor, lengths: Tensor) -> list[list[int]]:
     return [h.ids for h in greedy_paths(log_probs, lengths)]
 
 
-def beam_paths(log_probs: Tensor, lengths: Tensor, tokens: list[str], beam: int) -> list[Hypothesis]:
-    """CTC prefix beam search without a lexicon or LM (flashlight-text through torchaudio)."""
+def make_beam_decoder(tokens: list[str], beam: int) -> Any:
+    """torchaudio's CTC prefix beam search (flashlight-text) over ``tokens`` (blank first), no lexicon or LM."""
     from torchaudio.models.decoder import ctc_decoder
 
-    decoder = ctc_decoder(
+    return ctc_decoder(
         lexicon=None,
         tokens=tokens,
         beam_size=beam,
@@ -52,6 +53,11 @@ def beam_paths(log_probs: Tensor, lengths: Tensor, tokens: list[str], beam: int)
         unk_word=tokens[0],
         log_add=True,
     )
+
+
+def beam_paths(log_probs: Tensor, lengths: Tensor, tokens: list[str], beam: int) -> list[Hypothesis]:
+    """CTC prefix beam search without a lexicon or LM (flashlight-text through torchaudio)."""
+    decoder = make_beam_decoder(tokens, beam)
     results = decoder(log_probs.float().cpu().contiguous(), lengths.cpu().int())
     out = []
     for hyps in results:

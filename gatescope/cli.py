@@ -179,6 +179,53 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream(args: argparse.Namespace) -> int:
+    from gatescope.asr import stream_io
+    from gatescope.asr.streaming import Recognizer
+
+    if args.list_devices:
+        print(stream_io.list_devices())
+        return 0
+    sources = [args.mic, args.wav is not None, args.stdin_pcm]
+    if sum(sources) != 1:
+        raise InputError("choose one audio source: --mic, --wav FILE or --stdin-pcm")
+    if args.model is None:
+        raise InputError("--model is required")
+    perturber = None
+    recognizer = Recognizer(args.model, beam=args.beam, cmvn=args.cmvn, endpoint_ms=args.endpoint_ms)
+    if args.inject:
+        from gatescope.asr.perturb_data import noise_bank_for
+        from gatescope.noise import NoiseBank, StreamPerturber
+
+        rate = recognizer.sample_rate
+        bank = noise_bank_for(args.babble_data, rate) if args.babble_data else NoiseBank(sample_rate=rate)
+        perturber = StreamPerturber.from_spec(args.inject, bank, seed=args.seed)
+        recognizer = Recognizer(
+            recognizer.model, args.beam, args.cmvn, args.endpoint_ms, perturber, args.show_memory,
+            recognizer.features_config, recognizer.cmvn_stats,
+        )  # fmt: skip
+    elif args.show_memory:
+        raise InputError("--show-memory compares with a clean shadow: it needs --inject NOISE:SNR")
+    stats = stream_io.SourceStats()
+    if args.wav is not None:
+        chunks = stream_io.wav_chunks(args.wav, recognizer.sample_rate, args.chunk_ms, args.realtime)
+    elif args.stdin_pcm:
+        rate = args.rate or recognizer.sample_rate
+        chunks = stream_io.pcm_chunks(stream_io.stdin_bytes(), rate, recognizer.sample_rate, args.chunk_ms)
+    else:
+        chunks = stream_io.mic_chunks(recognizer.sample_rate, args.chunk_ms, args.device, stats, args.seconds)
+        print("listening (Ctrl-C to stop)...", file=sys.stderr)
+    printer = stream_io.Printer(sys.stdout, args.json, args.show_memory)
+    stream_io.run_stream(recognizer, chunks, printer)
+    for note in stats.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if stats.overflows:
+        print(f"warning: {stats.overflows} input overflows (audio was dropped)", file=sys.stderr)
+    if perturber is not None and perturber.clipped_samples:
+        print(f"warning: {perturber.clipped_samples} samples clipped by the injected noise", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatescope",
@@ -423,6 +470,44 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override analysis settings")
     analyze.set_defaults(func=_analyze)
+
+    stream = commands.add_parser(
+        "stream",
+        formatter_class=_FORMATTER,
+        help="streaming recognition from a microphone, a WAV file or raw PCM, with live noise injection",
+        description="Transcribe audio as it arrives with a unidirectional CTC model: online features equal to\n"
+        "the offline ones, the recurrent state carried across chunks, greedy or prefix beam search.\n"
+        "Partial results are rewritten in place on a terminal; a final line is printed at each endpoint\n"
+        "(a run of --endpoint-ms of blank frames). --json prints one JSON object per event.\n"
+        "--inject NOISE:SNR[@every=S,dur=D] perturbs the stream live (gatescope.noise); --show-memory\n"
+        "prints, per layer, the distance between the perturbed state and a clean shadow's.",
+        epilog="examples:\n  gatescope stream --model exp/lstm --wav data/corpus/TEST/DR5/FV037/SI901.WAV\n"
+        "  gatescope stream --model exp/lstm --mic --chunk-ms 100\n"
+        "  gatescope stream --model exp/gru --wav a.wav --realtime --inject white:0@every=2,dur=0.3 --show-memory\n"
+        "  arecord -f S16_LE -r 16000 -c 1 -t raw | gatescope stream --model exp/lstm --stdin-pcm --json",
+    )
+    stream.add_argument("--model", type=Path, help="experiment dir or checkpoint (unidirectional)")
+    stream.add_argument("--mic", action="store_true", help="record from the microphone (sounddevice)")
+    stream.add_argument("--wav", type=Path, help="an audio file as a simulated microphone")
+    stream.add_argument("--realtime", action="store_true", help="with --wav: deliver audio at real-time pace")
+    stream.add_argument("--stdin-pcm", action="store_true", help="raw 16-bit little-endian mono PCM on stdin")
+    stream.add_argument("--rate", type=int, help="sample rate of --stdin-pcm (default: the model's)")
+    stream.add_argument("--chunk-ms", type=float, default=100.0, help="chunk length in ms (default 100)")
+    stream.add_argument("--beam", type=int, default=0, help="prefix beam size (0: greedy, the default)")
+    stream.add_argument(
+        "--cmvn", choices=("global", "sliding", "none"), default="global", help="training statistics (default), "
+        "a 6 s sliding window, or none",
+    )  # fmt: skip
+    stream.add_argument("--endpoint-ms", type=float, default=600.0, help="blank run that ends an utterance (600)")
+    stream.add_argument("--json", action="store_true", help="one JSON object per event")
+    stream.add_argument("--inject", metavar="NOISE:SNR[@every=S,dur=D]", help="perturb the stream live")
+    stream.add_argument("--show-memory", action="store_true", help="per-layer distance to a clean shadow state")
+    stream.add_argument("--babble-data", type=Path, help="data dir whose speakers make injected babble")
+    stream.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    stream.add_argument("--device", help="input device index or name (see --list-devices)")
+    stream.add_argument("--list-devices", action="store_true", help="list audio input devices and exit")
+    stream.add_argument("--seconds", type=float, default=0.0, help="with --mic: stop after this long (0: Ctrl-C)")
+    stream.set_defaults(func=_stream)
     return parser
 
 

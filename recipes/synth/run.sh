@@ -6,7 +6,8 @@
 #                        [--progress true|false] [--noise-dir DIR] [--mct true|false]
 #
 # --mct true also trains multi-condition (noise-augmented) twins, exp/lstm_mct and exp/gru_mct (half the training
-# utterances mixed on the fly with white, pink or babble noise at 0-20 dB), and puts them in the robustness report.
+# utterances mixed on the fly with white, pink or babble noise at 0-20 dB; 40 epochs, as noisy data takes longer
+# to leave the all-blank start), and puts them in the robustness report.
 #
 # Outputs go under recipes/synth/data/ and exp/ (safe to delete). Every stage can be re-run; finished work is kept.
 set -euo pipefail
@@ -65,7 +66,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
     gatescope train --config ../../conf/synth_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
     if [ "$mct" = true ]; then
       gatescope train --config ../../conf/synth_$model.yaml --out exp/${model}_mct --auto-resume \
-        progress_bar=$progress noise_prob=0.5 noise_types=white,pink,babble noise_snr_min=0 noise_snr_max=20
+        progress_bar=$progress noise_prob=0.5 noise_types=white,pink,babble noise_snr_min=0 noise_snr_max=20 max_epochs=40
     fi
   done
 fi

@@ -1,0 +1,210 @@
+"""Streaming: online front end = offline front end, streaming decoding = offline decoding for any chunking."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gatescope.noise as gn
+from gatescope.asr import Recognizer
+from gatescope.asr.errors import InputError
+from gatescope.asr.features import FeatureConfig, apply_cmvn, cmvn_stats, compute_features
+from gatescope.asr.inference import beam_decode, greedy_decode
+from gatescope.asr.model import AcousticModel, ModelConfig
+from gatescope.asr.online import OnlineCMVN, OnlineFeatures, StreamResampler
+from gatescope.asr.stream_io import pcm_chunks, wav_chunks
+from gatescope.cli import main
+
+SR = 16000
+RNG = np.random.default_rng(0)
+SIGNAL = (0.1 * RNG.standard_normal(3 * SR) * np.sin(np.linspace(0, 20, 3 * SR)) ** 2).astype(np.float32)
+
+
+def split(signal: np.ndarray, cuts: list[int]) -> list[np.ndarray]:
+    bounds = [0, *sorted(c % (signal.size + 1) for c in cuts), signal.size]
+    return [signal[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.integers(0, 3 * SR), max_size=15), kind=st.sampled_from(["fbank", "mfcc"]))
+def test_online_features_equal_offline(cuts: list[int], kind: str) -> None:
+    config = FeatureConfig(kind=kind)
+    online = OnlineFeatures(config)
+    frames = np.concatenate([online.accept(part) for part in split(SIGNAL, cuts)])
+    offline = compute_features(SIGNAL, config).numpy()
+    assert frames.shape == offline.shape
+    np.testing.assert_allclose(frames, offline, atol=1e-4, rtol=1e-5)  # float rounding of other batch shapes
+
+
+def test_online_features_refuse_deltas() -> None:
+    with pytest.raises(InputError, match="without deltas"):
+        OnlineFeatures(FeatureConfig(kind="mfcc", add_deltas=True))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 3 * SR), max_size=10),
+    rates=st.sampled_from([(48000, 16000), (44100, 16000), (8000, 16000)]),
+)
+def test_stream_resampler_is_chunking_invariant(cuts: list[int], rates: tuple[int, int]) -> None:
+    whole = StreamResampler(*rates).process(SIGNAL)
+    resampler = StreamResampler(*rates)
+    parts = np.concatenate([resampler.process(part) for part in split(SIGNAL, cuts)])
+    np.testing.assert_array_equal(parts, whole)
+    assert abs(whole.size - SIGNAL.size * rates[1] / rates[0]) <= 1
+
+
+def test_stream_resampler_passes_speech_band_and_rejects_aliases() -> None:
+    t = np.arange(48000) / 48000
+    tone = StreamResampler(48000, 16000).process(np.sin(2 * np.pi * 1000 * t))
+    alias = StreamResampler(48000, 16000).process(np.sin(2 * np.pi * 12000 * t))
+    assert abs(np.sqrt(np.mean(tone[200:] ** 2)) - np.sqrt(0.5)) < 0.01
+    assert np.sqrt(np.mean(alias[200:] ** 2)) < 0.01
+
+
+@settings(max_examples=20, deadline=None)
+@given(sizes=st.lists(st.integers(1, 80), min_size=1, max_size=8), norm_vars=st.booleans())
+def test_sliding_cmvn_equals_a_direct_computation(sizes: list[int], norm_vars: bool) -> None:
+    frames = RNG.standard_normal((sum(sizes), 5)) * 3 + 1
+    window = 37
+    cmvn = OnlineCMVN("sliding", None, norm_vars, window=window)
+    out = np.concatenate([cmvn.apply(part) for part in np.split(frames, np.cumsum(sizes)[:-1])])
+    for t in range(frames.shape[0]):
+        context = frames[max(0, t - window + 1) : t + 1]
+        expected = frames[t] - context.mean(0)
+        if norm_vars:
+            expected = expected / np.sqrt(np.maximum(context.var(0), 1e-10))
+        np.testing.assert_allclose(out[t], expected, atol=1e-4)
+
+
+def random_model(cell: str, tokens: int = 12, seed: int = 0) -> AcousticModel:
+    """An untrained model with a sharpened output layer: its decisions are random but crisp (no near-ties)."""
+    torch.manual_seed(seed)
+    model = AcousticModel(40, tokens, ModelConfig(cell=cell, num_layers=2, hidden_size=24, frame_stack=3))
+    with torch.no_grad():
+        model.output.weight.mul_(8.0)
+    model.tokens = ["<blk>", *[f"t{i}" for i in range(1, tokens)]]
+    model.train_config = {"norm_vars": True, "target": "phones"}
+    return model.eval()
+
+
+def offline(model: AcousticModel, stats: np.ndarray, beam: int = 0) -> str:
+    feats = apply_cmvn(compute_features(SIGNAL, FeatureConfig()).numpy(), stats)
+    with torch.no_grad():
+        log_probs, _ = model(torch.from_numpy(feats).unsqueeze(0))
+    lengths = torch.tensor([log_probs.shape[1]])
+    ids = beam_decode(log_probs, lengths, model.tokens, beam)[0] if beam else greedy_decode(log_probs, lengths)[0]
+    return " ".join(model.tokens[i] for i in ids)
+
+
+STATS = cmvn_stats([compute_features(SIGNAL, FeatureConfig()).numpy()])
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 3 * SR), max_size=12),
+    cell=st.sampled_from(["lstm", "gru"]),
+    endpoint_ms=st.sampled_from([0.0, 90.0, 600.0]),
+)
+def test_streaming_greedy_equals_offline_for_any_chunking(cuts: list[int], cell: str, endpoint_ms: float) -> None:
+    model = random_model(cell)
+    recognizer = Recognizer(model, endpoint_ms=endpoint_ms, features=FeatureConfig(), cmvn_stats=STATS)
+    events = [e for part in split(SIGNAL, cuts) for e in recognizer.accept(part)] + recognizer.finish()
+    expected = offline(model, STATS)
+    assert expected and recognizer.text == expected
+    finals = [e for e in events if e.kind == "final"]
+    assert " ".join(e.text for e in finals) == expected
+    assert all(a.end_s == b.start_s for a, b in itertools.pairwise(finals))
+
+
+@settings(max_examples=6, deadline=None)
+@given(cuts=st.lists(st.integers(0, 3 * SR), max_size=8))
+def test_streaming_beam_equals_offline_beam(cuts: list[int]) -> None:
+    model = random_model("lstm", seed=1)
+    recognizer = Recognizer(model, beam=4, endpoint_ms=0, features=FeatureConfig(), cmvn_stats=STATS)
+    for part in split(SIGNAL, cuts):
+        recognizer.accept(part)
+    recognizer.finish()
+    assert recognizer.text == offline(model, STATS, beam=4)
+
+
+def test_shadow_memory_distance_is_zero_without_noise_and_grows_with_it() -> None:
+    model = random_model("gru")
+    quiet = Recognizer(model, perturber=gn.StreamPerturber(), shadow=True, features=FeatureConfig(), cmvn_stats=STATS)
+    for part in np.array_split(SIGNAL, 10):
+        quiet.accept(part)
+    assert quiet.memory_distance() == [0.0, 0.0]
+    schedule = gn.BurstSchedule(every_s=10.0, dur_s=0.3, first_s=1.0)
+    noisy = gn.StreamPerturber(noise=gn.colored("white", SR), snr_db=0.0, bursts=schedule)
+    live = Recognizer(model, perturber=noisy, shadow=True, features=FeatureConfig(), cmvn_stats=STATS)
+    distances = []
+    for part in np.array_split(SIGNAL, 30):  # 100 ms chunks
+        live.accept(part)
+        distances.append(max(live.memory_distance()))
+    assert distances[8] == 0.0 and max(distances[10:14]) > 0.5  # nothing before the burst at 1.0 s, then a jump
+
+
+def test_bidirectional_models_are_refused() -> None:
+    model = AcousticModel(40, 5, ModelConfig(bidirectional=True, num_layers=1, hidden_size=8))
+    with pytest.raises(InputError, match="unidirectional"):
+        Recognizer(model, features=FeatureConfig(), cmvn_stats=STATS)
+
+
+def test_sources_wav_pcm_realtime_and_resampling(tmp_path: Path) -> None:
+    sf.write(tmp_path / "a.wav", SIGNAL, SR, subtype="FLOAT")
+    fast = np.concatenate(list(wav_chunks(tmp_path / "a.wav", SR, 100)))
+    np.testing.assert_array_equal(fast, SIGNAL)
+    pcm = (np.clip(SIGNAL, -1, 1) * 32767).astype("<i2").tobytes()
+    from_pcm = np.concatenate(list(pcm_chunks(io.BytesIO(pcm), SR, SR, 37)))
+    np.testing.assert_allclose(from_pcm, SIGNAL, atol=2 / 32768)  # 16-bit rounding and the 32767 scale
+    sf.write(tmp_path / "b.wav", SIGNAL[: SR // 2], 48000, subtype="FLOAT")  # 1/6 s at 48 kHz
+    assert abs(sum(c.size for c in wav_chunks(tmp_path / "b.wav", SR, 100)) - SR // 6) <= 1
+
+
+def test_realtime_stream_gives_the_fast_mode_text(tmp_path: Path) -> None:
+    sf.write(tmp_path / "a.wav", SIGNAL[: 2 * SR], SR, subtype="FLOAT")
+    texts = []
+    for realtime in (False, True):
+        recognizer = Recognizer(random_model("lstm"), features=FeatureConfig(), cmvn_stats=STATS)
+        for chunk in wav_chunks(tmp_path / "a.wav", SR, 100, realtime=realtime):
+            recognizer.accept(chunk)
+        recognizer.finish()
+        texts.append(recognizer.text)
+    assert texts[0] and texts[0] == texts[1]
+
+
+def test_stream_command_realtime_equals_fast_and_json(tiny_models: list[Path], tiny_data: Path, capsys) -> None:
+    wav = (tiny_data / "test" / "wav.scp").read_text().split()[1]
+    argv = ["stream", "--model", str(tiny_models[0]), "--wav", wav, "--json", "--chunk-ms", "200"]
+    assert main(argv) == 0
+    fast = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main([*argv, "--realtime"]) == 0
+    real = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert fast == real and fast[-1]["type"] == "final" if fast else real == []
+    assert main([*argv, "--inject", "white:0@every=1,dur=0.3", "--show-memory", "--cmvn", "sliding"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(len(e["memory"]) == 2 for e in events)
+
+
+def test_stream_command_errors(tiny_models: list[Path], tmp_path: Path, capsys) -> None:
+    model = str(tiny_models[0])
+    cases = [
+        (["--model", model], "choose one audio source"),
+        (["--model", model, "--wav", str(tmp_path / "none.wav")], "no such audio file"),
+        (["--model", model, "--wav", str(tmp_path / "none.wav"), "--show-memory"], "needs --inject"),
+        (["--model", model, "--mic"], "PortAudio"),  # this machine has no sound card (or no PortAudio)
+        (["--model", model, "--wav", "x.wav", "--inject", "pink"], "NOISE:SNR"),
+    ]
+    for extra, message in cases:
+        assert main(["stream", *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
