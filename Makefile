@@ -26,6 +26,8 @@ bench: setup
 	$(PY) bench/corpus_speed.py
 	$(PY) bench/fbank_speed.py
 	$(PY) bench/noise_speed.py
+	@# Streaming uses the demo's test set and models: run `make demo` first.
+	if [ -f recipes/synth/data/test/feat_conf.yaml ]; then $(PY) bench/stream_speed.py; else echo "bench/stream_speed.py: skipped (run make demo first)"; fi
 	$(PY) bench/cells_speed.py
 	$(PY) bench/train_speed.py
 	$(PY) bench/train_speed.py --layers 3 --hidden 256 --frame-stack 3 --batch-size 8

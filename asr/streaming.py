@@ -4,7 +4,8 @@ Audio arrives in chunks of any size. Features are computed online (equal to the 
 training set's pooled CMVN statistics or a sliding window, stacked as in training, and run through the recurrent
 stack with its state carried across chunks. CTC search is greedy or prefix beam search (torchaudio's decoder,
 stepped frame block by frame block). After every chunk the current best hypothesis is a *partial* event; an
-*endpoint* — a run of ``endpoint_ms`` of blank frames after some speech — turns it into a *final* event and
+*endpoint* — a run of ``endpoint_ms`` of blank or silence frames (``sil``) after some speech — turns it into a
+*final* event and
 starts a new segment. With greedy search the concatenated finals equal the offline greedy result.
 
 With a :class:`~gatescope.noise.StreamPerturber` the audio is perturbed before the front end; ``shadow=True``
@@ -29,6 +30,8 @@ from gatescope.asr.model import AcousticModel, load_model
 from gatescope.asr.online import OnlineCMVN, OnlineFeatures, pooled_cmvn_stats
 from gatescope.asr.tokens import TokenTable
 from gatescope.noise import StreamPerturber
+
+SILENCE_TOKENS = frozenset({"sil", "<sil>", "SIL"})  # tokens that count toward an endpoint, like the blank
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class Recognizer:
         model: an :class:`AcousticModel` (from :func:`load_model`) or an experiment dir / checkpoint.
         beam: 0 for greedy search, else the prefix beam size.
         cmvn: ``"global"`` (training statistics), ``"sliding"`` or ``"none"``.
-        endpoint_ms: blank run that ends a segment (0: never).
+        endpoint_ms: a run of frames whose best token is blank or a silence token that ends a segment (0: never).
         perturber: perturb the incoming audio (live noise injection).
         shadow: also run a clean copy of the state; see :meth:`memory_distance`.
     """
@@ -120,6 +123,7 @@ class Recognizer:
         self.endpoint_frames = round(endpoint_ms / 1000 / self.frame_s) if endpoint_ms > 0 else 0
         self.perturber, self.shadow_enabled = perturber, shadow
         self.norm_vars = bool(self.model.train_config.get("norm_vars", True))
+        self.silence = {0} | {i for i, t in enumerate(self.model.tokens) if t in SILENCE_TOKENS}
         self.reset()
 
     def reset(self) -> None:
@@ -143,7 +147,7 @@ class Recognizer:
         self.last_token = 0
         self.segment_ids: list[int] = []
         self.blank_run = 0
-        self.heard_speech = False  # a non-blank frame since the segment began
+        self.heard_speech = False  # a frame whose best token is speech since the segment began
         self.decoder = None
         if self.beam:
             self.decoder = make_beam_decoder(list(self.model.tokens), self.beam)
@@ -195,13 +199,14 @@ class Recognizer:
         best = log_probs.argmax(dim=-1).tolist()
         pending = 0  # first frame not yet given to the beam decoder
         for i, token in enumerate(best):
-            if token != 0:
+            if token not in self.silence:
                 self.heard_speech = True
+            if token != 0:
                 if self.decoder is None and token != self.last_token:
                     self.segment_ids.append(token)
             self.last_token = token
             self.frames += 1
-            self.blank_run = self.blank_run + 1 if token == 0 else 0
+            self.blank_run = self.blank_run + 1 if token in self.silence else 0
             if self.endpoint_frames and self.blank_run >= self.endpoint_frames and self.heard_speech:
                 self._feed(log_probs[pending : i + 1])
                 pending = i + 1
