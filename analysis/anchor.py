@@ -3,9 +3,6 @@ restricted by a JSGF grammar to the task's words, run on exactly the audio our m
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import torch
 import torchaudio.functional as AF
@@ -16,30 +13,31 @@ POCKETSPHINX_RATE = 16000  # its default acoustic model is a 16 kHz model
 
 
 class PocketsphinxAnchor:
-    """Transcribe waveforms with PocketSphinx; the grammar accepts 1 to ``max_words`` words from ``words`` (the
-    longest reference of the task: isolated-word tasks get an isolated-word grammar, as a real system would)."""
+    """Transcribe waveforms with PocketSphinx. For short-utterance tasks (at most ``GRAMMAR_MAX_WORDS`` words per
+    utterance, e.g. isolated digits) a JSGF grammar accepts 1 to ``max_words`` of the task's words, as a real
+    system for such a task would; longer read speech uses PocketSphinx's own US-English LM. Task words missing
+    from its dictionary are left out of the grammar (they count as errors)."""
 
     name = "pocketsphinx"
+    GRAMMAR_MAX_WORDS = 3
 
     def __init__(self, words: list[str], max_words: int = 1) -> None:
         try:
             from pocketsphinx import Decoder
         except ImportError:
             raise InputError("the anchor needs pocketsphinx: pip install pocketsphinx==5.1.1") from None
+        self.decoder = Decoder(samprate=POCKETSPHINX_RATE, loglevel="FATAL")
         vocabulary = sorted({w.lower() for w in words})
-        if not vocabulary:
-            raise InputError("the anchor needs the task's word list")
+        known = [w for w in vocabulary if self.decoder.lookup_word(w) is not None]
+        self.missing = sorted(set(vocabulary) - set(known))
+        if max_words > self.GRAMMAR_MAX_WORDS:
+            return
+        if not known:
+            raise InputError("none of the task's words is in PocketSphinx's dictionary")
         rule = "<word>" + "".join(" [ <word>" for _ in range(max_words - 1)) + " ]" * (max_words - 1)
-        grammar = f"#JSGF V1.0;\ngrammar task;\n<word> = {' | '.join(vocabulary)} ;\npublic <utterance> = {rule} ;\n"
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "task.gram"
-            path.write_text(grammar)
-            try:
-                self.decoder = Decoder(jsgf=str(path), samprate=POCKETSPHINX_RATE, loglevel="FATAL")
-            except RuntimeError as err:
-                raise InputError(
-                    f"pocketsphinx refused the task grammar (a word not in its dictionary?): {err}"
-                ) from None
+        grammar = f"#JSGF V1.0;\ngrammar task;\n<word> = {' | '.join(known)} ;\npublic <utterance> = {rule} ;\n"
+        self.decoder.add_jsgf_string("task", grammar)
+        self.decoder.activate_search("task")
 
     def transcribe(self, wave: np.ndarray, sample_rate: int) -> list[str]:
         """Words recognised in a mono float waveform (resampled to 16 kHz when needed)."""

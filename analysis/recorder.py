@@ -127,7 +127,7 @@ def record_states(
         condition=condition or {"kind": "clean"},
     )
     writer = StateWriter(out_path, info, dtype)
-    tokens = TokenTable(tuple(model.tokens))
+    tokens = TokenTable(tuple(model.tokens), inputs.target)
     window, shift = inputs.features.frame_samples()
     try:
         for start in tqdm(range(0, len(chosen), batch_size), desc=f"record {out_path.stem}", disable=not progress):

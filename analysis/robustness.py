@@ -152,7 +152,15 @@ def _load_models(paths: list[Path], feature_dim: int) -> list[_Model]:
         hp = model.train_config
         unique = name if names.count(name) == 1 else str(path)
         models.append(
-            _Model(unique, path, model, TokenTable(tuple(model.tokens)), hp["target"], hp["cmvn"], hp["norm_vars"])
+            _Model(
+                unique,
+                path,
+                model,
+                TokenTable(tuple(model.tokens), hp["target"]),
+                hp["target"],
+                hp["cmvn"],
+                hp["norm_vars"],
+            )
         )
     if len({m.target for m in models}) != 1:
         raise InputError("all models must have the same target (phones or words) to share one table")
@@ -264,7 +272,7 @@ def run_robustness(
     data = _load_data(data_dir, target, feature_config.sample_rate)
     bank = noise_bank_for(babble_dir or data_dir, feature_config.sample_rate, None if babble_dir else data.waves)
     phone_map = PhoneMap.load() if target == "phones" else None
-    anchor = _anchor(config.anchor, target, models, max(len(r) for r in data.refs.values()))
+    anchor = _anchor(config.anchor, target, data.refs)
     todo = conditions(config)
     if config.bursts and not data.aligned:
         raise InputError(f"{data_dir / 'phones.ctm'}: burst windows need phone alignments (a phone task)")
@@ -304,7 +312,8 @@ def run_robustness(
                 }
         if anchor is not None:
             anchor_words = {utt: anchor.transcribe(wave, feature_config.sample_rate) for utt, wave in waves.items()}
-            counts = _score(data.refs, {u: [w.lower() for w in ws] for u, ws in anchor_words.items()})
+            lowered = {u: [w.lower() for w in ws] for u, ws in data.refs.items()}  # PocketSphinx is lower case
+            counts = _score(lowered, {u: [w.lower() for w in ws] for u, ws in anchor_words.items()})
             row["results"][anchor.name] = {"error_rate": round(counts.rate, 2), "anchor": True, **asdict(counts)}
         results.append(row)
     summary = {
@@ -326,14 +335,17 @@ def run_robustness(
     return summary
 
 
-def _anchor(choice: str, target: str, models: list[_Model], max_words: int) -> PocketsphinxAnchor | None:
+def _anchor(choice: str, target: str, refs: dict[str, list[str]]) -> PocketsphinxAnchor | None:
+    """PocketSphinx for word tasks (words or characters), restricted to the references' words."""
     if choice not in ("auto", "none", "pocketsphinx"):
         raise InputError(f"--anchor must be auto, none or pocketsphinx, got {choice!r}")
-    if choice == "none" or (choice == "auto" and target != "words"):
+    word_task = target in ("words", "chars")
+    if choice == "none" or (choice == "auto" and not word_task):
         return None
-    if target != "words":
-        raise InputError("the PocketSphinx anchor needs a word task (models trained with target=words)")
-    return PocketsphinxAnchor(list(models[0].tokens.symbols[1:]), max_words)
+    if not word_task:
+        raise InputError("the PocketSphinx anchor needs a word task (models trained with target=words or chars)")
+    vocabulary = sorted({w for words in refs.values() for w in words})
+    return PocketsphinxAnchor(vocabulary, max(len(r) for r in refs.values()))
 
 
 def _write_outputs(summary: dict[str, Any], out_dir: Path) -> None:

@@ -1,33 +1,50 @@
-"""Decoding and scoring a data dir (the search itself is in :mod:`gatescope.asr.inference`).
+"""Decoding and scoring a data dir (the search itself is in :mod:`gatescope.asr.inference` and
+:mod:`gatescope.asr.lang`).
 
 ``decode_data_dir`` writes ``hyp.txt``/``ref.txt`` (scored tokens), ``per_utt.txt`` (sclite-like counts per
-utterance) and ``result.json`` into the output folder, and returns the error rate (PER on 39 phones for phone
-tasks, WER for word tasks).
+utterance), ``align.txt`` (sclite-style REF/HYP alignments, errors in upper case, ``***`` for gaps) and
+``result.json`` into the output folder, and returns the error rate (PER on 39 phones for phone tasks, WER for word
+and character tasks). ``tune_lm`` picks the LM weight and word score on a dev set.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from torch import Tensor
+from tqdm import tqdm
 
 from gatescope.asr.data import CTCDataset
 from gatescope.asr.errors import InputError
 from gatescope.asr.fileio import write_text_atomic
-from gatescope.asr.inference import transcribe
-from gatescope.asr.model import load_model
+from gatescope.asr.inference import emissions, search
+from gatescope.asr.lang import LangDir, SearchWeights, lexicon_decoder, lexicon_search, load_weights, save_weights
+from gatescope.asr.model import AcousticModel, load_model
 from gatescope.asr.phones import PhoneMap
-from gatescope.asr.scoring import ErrorCounts, count_errors, fold_for_scoring
+from gatescope.asr.scoring import ErrorCounts, count_errors, fold_for_scoring, sclite_alignment
 from gatescope.asr.tokens import TokenTable
 
+TUNING_FILE = "lm_tuning.json"
 
-def decode_data_dir(
-    model_path: Path, data_dir: Path, out_dir: Path | None = None, beam: int = 0, batch_size: int = 16
-) -> tuple[float, Path]:
-    """Decode every utterance of ``data_dir``; returns (error rate in %, output folder)."""
+
+@dataclass
+class _Emissions:
+    """A data dir run through a model once: scored references and CTC log-probs per utterance."""
+
+    model: AcousticModel
+    tokens: TokenTable
+    target: str
+    utts: list[str]
+    refs: dict[str, list[str]]
+    log_probs: list[Tensor]
+
+
+def _run_model(model_path: Path, data_dir: Path, batch_size: int) -> _Emissions:
     model = load_model(model_path)
     hp = model.train_config
-    tokens = TokenTable(tuple(model.tokens))
+    tokens = TokenTable(tuple(model.tokens), hp["target"])
     dataset = CTCDataset(
         data_dir, tokens, cmvn=hp["cmvn"], norm_vars=hp["norm_vars"], skip_bad=False, frame_stack=model.frame_stack
     )
@@ -35,33 +52,77 @@ def decode_data_dir(
         raise InputError(
             f"{data_dir / 'feats.scp'}: features have {dataset.input_dim} dims, the model expects {model.input_dim}"
         )
-    mode = f"beam{beam}" if beam else "greedy"
-    out_dir = (
-        out_dir
-        or Path(model_path if Path(model_path).is_dir() else Path(model_path).parent) / f"decode_{data_dir.name}_{mode}"
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
     phone_map = PhoneMap.load() if hp["target"] == "phones" else None
-    total = ErrorCounts()
-    rows, hyps, refs = [], {}, {}
     examples = [dataset[i] for i in range(len(dataset))]
-    results = transcribe(model, [e.feats for e in examples], beam=beam, batch_size=batch_size)
-    for example, found in zip(examples, results, strict=True):
-        ref = fold_for_scoring(tokens.decode(example.targets.tolist()), hp["target"], phone_map)
-        hyp = fold_for_scoring(tokens.decode(found.ids), hp["target"], phone_map)
-        counts = count_errors(ref, hyp)
-        total.add(counts)
-        refs[example.utt], hyps[example.utt] = " ".join(ref), " ".join(hyp)
+    refs = {e.utt: fold_for_scoring(tokens.decode(e.targets.tolist()), hp["target"], phone_map) for e in examples}
+    log_probs = emissions(model, [e.feats for e in examples], batch_size)
+    return _Emissions(model, tokens, hp["target"], [e.utt for e in examples], refs, log_probs)
+
+
+def _hypotheses(run: _Emissions, beam: int, lang: LangDir | None, weights: SearchWeights) -> dict[str, list[str]]:
+    """Scored hypothesis tokens per utterance: greedy, prefix beam, or lexicon + LM beam search (words)."""
+    if lang is not None:
+        decoder = lexicon_decoder(list(run.model.tokens), lang, weights)
+        return dict(zip(run.utts, lexicon_search(decoder, run.log_probs), strict=True))
+    phone_map = PhoneMap.load() if run.target == "phones" else None
+    found = search(run.log_probs, list(run.model.tokens), beam)
+    return {
+        u: fold_for_scoring(run.tokens.decode(h.ids), run.target, phone_map)
+        for u, h in zip(run.utts, found, strict=True)
+    }
+
+
+def _score(refs: dict[str, list[str]], hyps: dict[str, list[str]]) -> ErrorCounts:
+    total = ErrorCounts()
+    for utt, ref in refs.items():
+        total.add(count_errors(ref, hyps[utt]))
+    return total
+
+
+def decode_data_dir(
+    model_path: Path,
+    data_dir: Path,
+    out_dir: Path | None = None,
+    beam: int = 0,
+    batch_size: int = 16,
+    lang: LangDir | None = None,
+    weights: SearchWeights | None = None,
+) -> tuple[float, Path]:
+    """Decode every utterance of ``data_dir``; returns (error rate in %, output folder).
+
+    With ``lang``, a character model is decoded with the lexicon and LM (``weights``: the tuned ones from the
+    model's ``lm_tuning.json`` when not given)."""
+    exp_dir = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
+    if lang is not None and weights is None:
+        tuned = exp_dir / TUNING_FILE
+        weights = SearchWeights(beam=beam or 32)
+        if tuned.is_file():
+            found = load_weights(tuned)
+            weights = SearchWeights(found.lm_weight, found.word_score, beam or found.beam)
+    weights = weights or SearchWeights(beam=beam or 32)
+    run = _run_model(Path(model_path), data_dir, batch_size)
+    hyps = _hypotheses(run, beam, lang, weights)
+    mode = f"beam{weights.beam}_lm" if lang else f"beam{beam}" if beam else "greedy"
+    out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
+    total = _score(run.refs, hyps)
+    rows, alignments = [], []
+    for utt in run.utts:
+        counts = count_errors(run.refs[utt], hyps[utt])
         rows.append(
-            f"{example.utt} {counts.ref_words} {counts.substitutions} {counts.deletions} "
-            f"{counts.insertions} {counts.rate:.2f}"
+            f"{utt} {counts.ref_words} {counts.substitutions} {counts.deletions} {counts.insertions} {counts.rate:.2f}"
         )
-    metric = "PER" if hp["target"] == "phones" else "WER"
-    write_text_atomic(out_dir / "hyp.txt", "".join(f"{u} {hyps[u]}\n" for u in sorted(hyps)))
-    write_text_atomic(out_dir / "ref.txt", "".join(f"{u} {refs[u]}\n" for u in sorted(refs)))
+        ref_line, hyp_line = sclite_alignment(run.refs[utt], hyps[utt])
+        alignments.append(
+            f"id: ({utt})\nScores: (#C #S #D #I) {counts.ref_words - counts.substitutions - counts.deletions} "
+            f"{counts.substitutions} {counts.deletions} {counts.insertions}\nREF:  {ref_line}\nHYP:  {hyp_line}\n\n"
+        )
+    metric = "PER" if run.target == "phones" else "WER"
+    write_text_atomic(out_dir / "hyp.txt", "".join(f"{u} {' '.join(hyps[u])}\n" for u in sorted(hyps)))
+    write_text_atomic(out_dir / "ref.txt", "".join(f"{u} {' '.join(run.refs[u])}\n" for u in sorted(run.refs)))
     header = "utt ref_tokens sub del ins err%\n"
     footer = f"TOTAL {total.ref_words} {total.substitutions} {total.deletions} {total.insertions} {total.rate:.2f}\n"
     write_text_atomic(out_dir / "per_utt.txt", header + "".join(r + "\n" for r in sorted(rows)) + footer)
+    write_text_atomic(out_dir / "align.txt", "".join(alignments))
     result = {
         "metric": metric,
         "error_rate": round(total.rate, 2),
@@ -69,7 +130,35 @@ def decode_data_dir(
         "data": str(data_dir),
         "model": str(model_path),
         "utterances": len(rows),
+        **({"lang": str(lang.path), **asdict(weights)} if lang else {}),
         **asdict(total),
     }
     write_text_atomic(out_dir / "result.json", json.dumps(result, indent=2) + "\n")
     return total.rate, out_dir
+
+
+def tune_lm(
+    model_path: Path,
+    data_dir: Path,
+    lang: LangDir,
+    lm_weights: list[float],
+    word_scores: list[float],
+    beam: int = 32,
+    progress: bool = True,
+) -> tuple[SearchWeights, float]:
+    """Grid search of LM weight x word score on ``data_dir`` (a dev set); writes the model's ``lm_tuning.json``
+    and returns the best weights with their WER."""
+    run = _run_model(Path(model_path), data_dir, 16)
+    table = []
+    best: tuple[float, SearchWeights] | None = None
+    grid = [(w, s) for w in lm_weights for s in word_scores]
+    for lm_weight, word_score in tqdm(grid, desc="tune LM weights", disable=not progress):
+        weights = SearchWeights(lm_weight, word_score, beam)
+        rate = _score(run.refs, _hypotheses(run, beam, lang, weights)).rate
+        table.append({"lm_weight": lm_weight, "word_score": word_score, "wer": round(rate, 2)})
+        if best is None or rate < best[0]:
+            best = (rate, weights)
+    assert best is not None
+    exp_dir = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
+    save_weights(exp_dir / TUNING_FILE, best[1], lang, table)
+    return best[1], best[0]

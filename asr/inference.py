@@ -90,20 +90,32 @@ def pad(feats: list[Tensor]) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def transcribe(model: AcousticModel, feats: list[Tensor], beam: int = 0, batch_size: int = 16) -> list[Hypothesis]:
-    """Decode normalised feature matrices (see :func:`normalize`), in batches of similar length.
-
-    Returns one :class:`Hypothesis` per input, in input order; frames are at the model's output rate
-    (``frame_stack`` input frames each)."""
+def emissions(model: AcousticModel, feats: list[Tensor], batch_size: int = 16) -> list[Tensor]:
+    """CTC log-probs ``(out_frames, tokens)`` for each normalised feature matrix, in input order (batched by
+    length; frames at the model's output rate)."""
     order = sorted(range(len(feats)), key=lambda i: feats[i].shape[0])
-    out: list[Hypothesis | None] = [None] * len(feats)
+    out: list[Tensor | None] = [None] * len(feats)
     device = next(model.parameters()).device
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         batch, lengths = pad([feats[i] for i in chosen])
         log_probs, _ = model(batch.to(device), lengths.to(device))
-        out_lengths = model.output_lengths(lengths)
-        hyps = beam_paths(log_probs, out_lengths, model.tokens, beam) if beam else greedy_paths(log_probs, out_lengths)
-        for i, hyp in zip(chosen, hyps, strict=True):
-            out[i] = hyp
-    return [h for h in out if h is not None]
+        for i, length, row in zip(chosen, model.output_lengths(lengths).tolist(), log_probs.cpu(), strict=True):
+            out[i] = row[:length]
+    return [e for e in out if e is not None]
+
+
+def transcribe(model: AcousticModel, feats: list[Tensor], beam: int = 0, batch_size: int = 16) -> list[Hypothesis]:
+    """Decode normalised feature matrices (see :func:`normalize`) greedily or with a prefix beam search.
+
+    Returns one :class:`Hypothesis` per input, in input order; frames are at the model's output rate
+    (``frame_stack`` input frames each)."""
+    return search(emissions(model, feats, batch_size), model.tokens, beam)
+
+
+def search(log_probs: list[Tensor], tokens: list[str], beam: int = 0) -> list[Hypothesis]:
+    """Greedy (``beam=0``) or prefix beam search over per-utterance ``(frames, tokens)`` log-probs."""
+    if not log_probs:
+        return []
+    batch, lengths = pad(log_probs)
+    return beam_paths(batch, lengths, tokens, beam) if beam else greedy_paths(batch, lengths)

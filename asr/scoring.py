@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import jiwer
 
 from gatescope.asr.phones import PhoneMap
+from gatescope.asr.tokens import unspell
 
 SCORING_DROPS = frozenset({"sil"})
 
@@ -39,7 +40,9 @@ class ErrorCounts:
 
 
 def fold_for_scoring(tokens: list[str], target: str, phone_map: PhoneMap | None = None) -> list[str]:
-    """Phones: 48 -> 39 and without ``sil``; words: unchanged."""
+    """Phones: 48 -> 39 and without ``sil``; characters: joined into words; words: unchanged."""
+    if target == "chars":
+        return unspell(tokens)
     if target != "phones":
         return tokens
     table = (phone_map or PhoneMap.load()).fold48to39
@@ -75,3 +78,29 @@ def reference_errors(reference: list[str], hypothesis: list[str]) -> list[int]:
         elif chunk.type == "insert":
             charged[min(chunk.ref_start_idx, len(reference) - 1)] += chunk.hyp_end_idx - chunk.hyp_start_idx
     return charged
+
+
+def sclite_alignment(reference: list[str], hypothesis: list[str]) -> tuple[str, str]:
+    """sclite-style aligned REF and HYP lines: correct tokens in lower case, errors in upper case, ``***`` for
+    the missing side of an insertion or deletion, columns padded to equal width."""
+    if not reference and not hypothesis:
+        return "", ""
+    pairs: list[tuple[str, str]] = []
+    if not reference or not hypothesis:
+        pairs = [(r.upper(), "***") for r in reference] + [("***", h.upper()) for h in hypothesis]
+    else:
+        for chunk in jiwer.process_words(" ".join(reference), " ".join(hypothesis)).alignments[0]:
+            refs = reference[chunk.ref_start_idx : chunk.ref_end_idx]
+            hyps = hypothesis[chunk.hyp_start_idx : chunk.hyp_end_idx]
+            if chunk.type == "equal":
+                pairs += [(r.lower(), h.lower()) for r, h in zip(refs, hyps, strict=True)]
+            elif chunk.type == "substitute":
+                pairs += [(r.upper(), h.upper()) for r, h in zip(refs, hyps, strict=True)]
+            elif chunk.type == "delete":
+                pairs += [(r.upper(), "*" * max(3, len(r))) for r in refs]
+            else:
+                pairs += [("*" * max(3, len(h)), h.upper()) for h in hyps]
+    widths = [max(len(r), len(h)) for r, h in pairs]
+    ref_line = " ".join(r.ljust(w) for (r, _), w in zip(pairs, widths, strict=True)).rstrip()
+    hyp_line = " ".join(h.ljust(w) for (_, h), w in zip(pairs, widths, strict=True)).rstrip()
+    return ref_line, hyp_line

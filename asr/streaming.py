@@ -117,7 +117,7 @@ class Recognizer:
             features, cmvn_stats = features or found, cmvn_stats if cmvn_stats is not None else stats
         self.features_config = features
         self.sample_rate = features.sample_rate
-        self.tokens = TokenTable(tuple(self.model.tokens))
+        self.tokens = TokenTable(tuple(self.model.tokens), str(self.model.train_config.get("target", "phones")))
         self.beam, self.cmvn_mode, self.cmvn_stats = beam, cmvn, cmvn_stats
         self.frame_s = features.frame_shift_ms / 1000 * self.model.frame_stack
         self.endpoint_frames = round(endpoint_ms / 1000 / self.frame_s) if endpoint_ms > 0 else 0

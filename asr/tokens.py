@@ -1,4 +1,5 @@
-"""CTC token tables: index 0 is the blank, then the phones (48 TIMIT phones) or the words of the training text."""
+"""CTC token tables: index 0 is the blank, then the phones (48 TIMIT phones), the words of the training text, or
+its characters with ``|`` ending every word (``chars``: a word task spelled out, decoded with a lexicon and LM)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,37 @@ from gatescope.asr.errors import InputError
 from gatescope.asr.phones import PhoneMap
 
 BLANK = "<blk>"
+WORD_BOUNDARY = "|"
+TARGETS = ("phones", "words", "chars")
+
+
+def spell(text: str) -> list[str]:
+    """``"TWO WORDS"`` -> ``T W O | W O R D S |``: the character targets of a transcript."""
+    return [token for word in text.split() for token in (*word, WORD_BOUNDARY)]
+
+
+def unspell(tokens: list[str]) -> list[str]:
+    """Character tokens back to words (split at ``|``)."""
+    return [w for w in "".join(tokens).split(WORD_BOUNDARY) if w]
 
 
 @dataclass(frozen=True)
 class TokenTable:
     symbols: tuple[str, ...]  # symbols[0] is the blank
+    target: str = "phones"
 
     @classmethod
     def for_target(cls, target: str, train_text: dict[str, str]) -> TokenTable:
-        """``phones``: the 48-phone set; ``words``: every word of the training transcripts, sorted."""
+        """``phones``: the 48-phone set; ``words``: every word of the training transcripts, sorted; ``chars``:
+        ``|`` and every character of the training transcripts, sorted."""
         if target == "phones":
-            return cls((BLANK, *PhoneMap.load().labels48))
+            return cls((BLANK, *PhoneMap.load().labels48), target)
         if target == "words":
-            return cls((BLANK, *sorted({w for line in train_text.values() for w in line.split()})))
-        raise InputError(f"target must be 'phones' or 'words', got {target!r}")
+            return cls((BLANK, *sorted({w for line in train_text.values() for w in line.split()})), target)
+        if target == "chars":
+            chars = sorted({c for line in train_text.values() for c in line if not c.isspace()} - {WORD_BOUNDARY})
+            return cls((BLANK, WORD_BOUNDARY, *chars), target)
+        raise InputError(f"target must be one of {TARGETS}, got {target!r}")
 
     @classmethod
     def read(cls, path: Path) -> TokenTable:
@@ -39,9 +57,10 @@ class TokenTable:
         return len(self.symbols)
 
     def encode(self, text: str, utt: str = "") -> list[int]:
+        """Token ids of a transcript (spelled out for ``chars``)."""
         index = {s: i for i, s in enumerate(self.symbols)}
         try:
-            return [index[s] for s in text.split()]
+            return [index[s] for s in (spell(text) if self.target == "chars" else text.split())]
         except KeyError as err:
             raise InputError(f"utterance {utt}: symbol {err.args[0]!r} is not in the token table") from None
 

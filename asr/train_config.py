@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from gatescope.asr.cells import KINDS
 from gatescope.asr.errors import InputError
 from gatescope.asr.model import ModelConfig
+from gatescope.asr.tokens import TARGETS
 from gatescope.noise import AugmentConfig, NoiseError
 
 
@@ -17,7 +18,7 @@ class TrainConfig(ModelConfig):
     # data
     train_dir: str = "data/train"
     valid_dir: str = "data/dev"
-    target: str = "phones"  # "phones" (48 TIMIT phones, scored on 39) or "words"
+    target: str = "phones"  # "phones" (48 TIMIT phones, scored on 39), "words" or "chars" (words spelled, with |)
     cmvn: bool = True
     norm_vars: bool = True
     batch_size: int = 16
@@ -65,7 +66,7 @@ class TrainConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         checks = {
-            "target": ("phones", "words"),
+            "target": TARGETS,
             "lr_schedule": ("plateau", "cosine", "constant"),
             "cell": KINDS,
             "gru_formulation": ("cudnn", "cho"),

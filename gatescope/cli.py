@@ -106,11 +106,22 @@ def _train(args: argparse.Namespace) -> int:
 
 def _decode(args: argparse.Namespace) -> int:
     from gatescope.asr.decode import decode_data_dir
+    from gatescope.asr.lang import LangDir, SearchWeights
 
-    rate, out = decode_data_dir(args.model, args.data, args.out, beam=args.beam)
+    lang = LangDir(args.lang) if args.lang else None
+    weights = None
+    if lang is not None and (args.lm_weight is not None or args.word_score is not None):
+        default = SearchWeights()
+        weights = SearchWeights(
+            default.lm_weight if args.lm_weight is None else args.lm_weight,
+            default.word_score if args.word_score is None else args.word_score,
+            args.beam or default.beam,
+        )
+    rate, out = decode_data_dir(args.model, args.data, args.out, beam=args.beam, lang=lang, weights=weights)
     metric = json.loads((out / "result.json").read_text())["metric"]
     print(
-        f"{metric} {rate:.2f}% on {args.data} ({'beam ' + str(args.beam) if args.beam else 'greedy'}); details in {out}"
+        f"{metric} {rate:.2f}% on {args.data} ({json.loads((out / 'result.json').read_text())['decoding']}); "
+        f"details in {out}"
     )
     return 0
 
@@ -226,6 +237,68 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _corpus_wsj_synth(args: argparse.Namespace) -> int:
+    from gatescope.asr.synth.wsj_corpus import WsjSynthConfig, generate_wsj_corpus
+
+    config = WsjSynthConfig(
+        speakers=args.speakers,
+        test_speakers=args.test_speakers,
+        utts_per_speaker=args.utts_per_speaker,
+        seed=args.seed,
+        lm_sentences=args.lm_sentences,
+    )
+    print(json.dumps(generate_wsj_corpus(args.out_dir, config, jobs=args.jobs, progress=not args.quiet), indent=2))
+    return 0
+
+
+def _prepare_wsj(args: argparse.Namespace) -> int:
+    from gatescope.asr.wsj import prepare_wsj
+
+    out = prepare_wsj(args.wsj0, args.wsj1, args.data_dir, progress=not args.quiet)
+    for split in sorted(p for p in out.iterdir() if (p / "utt2spk").is_file()):
+        print(f"{split}: {(split / 'utt2spk').read_text().count(chr(10))} utterances (validated)")
+    return 0
+
+
+def _prepare_librispeech(args: argparse.Namespace) -> int:
+    from gatescope.asr.librispeech import prepare_librispeech
+
+    for split in prepare_librispeech(args.root, args.data_dir, progress=not args.quiet):
+        print(f"{split}: {(split / 'utt2spk').read_text().count(chr(10))} utterances (validated)")
+    return 0
+
+
+def _lm(args: argparse.Namespace) -> int:
+    from gatescope.asr.datadir import read_table
+    from gatescope.asr.lang import build_lang
+
+    extra = set()
+    for data_dir in args.words_from:
+        extra |= {w for line in read_table(data_dir / "text", allow_empty=True).values() for w in line.split()}
+    info = build_lang(args.text, args.out, order=args.order, extra_words=extra)
+    print(json.dumps(info, indent=1))
+    return 0
+
+
+def _tune_lm(args: argparse.Namespace) -> int:
+    from gatescope.asr.decode import TUNING_FILE, tune_lm
+    from gatescope.asr.lang import LangDir
+
+    weights, rate = tune_lm(
+        args.model, args.data, LangDir(args.lang), args.lm_weights, args.word_scores, args.beam, not args.quiet
+    )
+    print(f"best on {args.data}: lm_weight {weights.lm_weight} word_score {weights.word_score} -> WER {rate:.2f}%")
+    print(f"saved to {Path(args.model) / TUNING_FILE if Path(args.model).is_dir() else TUNING_FILE}")
+    return 0
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatescope",
@@ -241,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     corpus = commands.add_parser(
         "corpus",
-        help="build corpora (the embedded synthetic TIMIT-style corpus)",
+        help="build corpora (the embedded synthetic TIMIT-style and WSJ-style corpora)",
         description="Build corpora.",
     )
     corpus_kinds = corpus.add_subparsers(dest="corpus_kind", metavar="KIND", required=True)
@@ -267,6 +340,26 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_corpus_synth)
+
+    wsj_synth = corpus_kinds.add_parser(
+        "wsj-synth",
+        formatter_class=_FORMATTER,
+        help="generate the WSJ-style synthetic corpus (LDC WSJ layout) with held-out LM text",
+        description="Generate longer newspaper-style read sentences with eSpeak NG in the LDC WSJ layout\n"
+        "(wsj0/si_tr_s, wsj1/si_dt_20, wsj0/si_et_20 with .wv1 SPHERE audio, .dot transcripts and the\n"
+        "index files), plus OUT_DIR/lm/lm_text.txt: held-out sentences for the LM. Read it with\n"
+        "`gatescope prepare wsj OUT_DIR OUT_DIR DATA_DIR`.",
+        epilog="example:\n  gatescope corpus wsj-synth corpus/ --speakers 40 --utts-per-speaker 25 --jobs 2",
+    )
+    wsj_synth.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    wsj_synth.add_argument("--speakers", type=int, default=40, help="number of speakers (default 40)")
+    wsj_synth.add_argument("--test-speakers", type=int, default=8, help="dev + evaluation speakers (default 8)")
+    wsj_synth.add_argument("--utts-per-speaker", type=int, default=25, help="utterances per speaker (default 25)")
+    wsj_synth.add_argument("--lm-sentences", type=int, default=30000, help="held-out LM sentences (default 30000)")
+    wsj_synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    wsj_synth.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    wsj_synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    wsj_synth.set_defaults(func=_corpus_wsj_synth)
 
     prepare = commands.add_parser(
         "prepare",
@@ -306,6 +399,36 @@ def build_parser() -> argparse.ArgumentParser:
     digits.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     digits.add_argument("--test-speaker", default="theo", help="held-out test speaker (default theo)")
     digits.set_defaults(func=_prepare_digits)
+
+    wsj = prepare_kinds.add_parser(
+        "wsj",
+        formatter_class=_FORMATTER,
+        help="WSJ0 [+ WSJ1] (LDC layout) -> DATA_DIR/{train_si84,train_si284,dev93,eval92}",
+        description="Read Wall Street Journal in the LDC disk layout (.wv1 NIST SPHERE, shorten-compressed ones\n"
+        "through sph2pipe or ffmpeg; .dot/.lsn transcripts; the standard index files) and write Kaldi data dirs\n"
+        "with normalised word transcripts (noise markers -> <NOISE>, WSJ annotation marks removed).\n"
+        "train_si284 and dev93 need WSJ1.",
+        epilog="examples:\n  gatescope prepare wsj /data/LDC93S6B /data/LDC94S13B data/\n"
+        "  gatescope prepare wsj corpus/ corpus/ data/      # the embedded WSJ-style corpus",
+    )
+    wsj.add_argument("wsj0", type=Path, metavar="WSJ0_ROOT")
+    wsj.add_argument("wsj1", type=Path, nargs="?", metavar="WSJ1_ROOT")
+    wsj.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    wsj.add_argument("--quiet", action="store_true", help="no progress bar")
+    wsj.set_defaults(func=_prepare_wsj)
+
+    libri = prepare_kinds.add_parser(
+        "librispeech",
+        formatter_class=_FORMATTER,
+        help="LibriSpeech (openslr 12) -> one data dir per subset",
+        description="Read LibriSpeech (ROOT/<subset>/<speaker>/<chapter>/*.flac and *.trans.txt, SPEAKERS.TXT)\n"
+        "and write one validated Kaldi data dir per subset found (train-clean-100 -> train_clean_100).",
+        epilog="example:\n  gatescope prepare librispeech /data/LibriSpeech data/",
+    )
+    libri.add_argument("root", type=Path, metavar="ROOT")
+    libri.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    libri.add_argument("--quiet", action="store_true", help="no progress bar")
+    libri.set_defaults(func=_prepare_librispeech)
 
     results = commands.add_parser(
         "results",
@@ -384,7 +507,46 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--data", type=Path, required=True, help="data dir with feats.scp, cmvn.scp and text")
     decode.add_argument("--beam", type=int, default=0, help="beam size (0: greedy, the default)")
     decode.add_argument("--out", type=Path, help="output folder")
+    decode.add_argument("--lang", type=Path, help="lang dir (lm.arpa, lexicon.txt): lexicon + LM beam search")
+    decode.add_argument("--lm-weight", type=float, help="LM weight (default: tuned by gatescope tune-lm, else 1)")
+    decode.add_argument("--word-score", type=float, help="word insertion score (default: tuned, else 0)")
     decode.set_defaults(func=_decode)
+
+    lm = commands.add_parser(
+        "lm",
+        formatter_class=_FORMATTER,
+        help="train a word n-gram LM (modified Kneser-Ney, ARPA) and write a lang dir",
+        description="Train an interpolated modified Kneser-Ney n-gram LM on TEXT (one sentence per line) and\n"
+        "write OUT/lm.arpa, OUT/lexicon.txt (every word spelled in characters, ending with |),\n"
+        "OUT/words.txt and OUT/lang.json: what `gatescope decode --lang OUT` needs.",
+        epilog="example:\n"
+        "  gatescope lm --text corpus/lm/lm_text.txt --order 3 --out data/lang --words-from data/train_si84",
+    )
+    lm.add_argument("--text", type=Path, required=True, help="LM training text, one sentence per line")
+    lm.add_argument("--out", type=Path, required=True, help="lang dir to write")
+    lm.add_argument("--order", type=int, default=3, help="n-gram order (default 3)")
+    lm.add_argument(
+        "--words-from", type=Path, action="append", default=[], help="also put this data dir's words in the lexicon"
+    )
+    lm.set_defaults(func=_lm)
+
+    tune = commands.add_parser(
+        "tune-lm",
+        formatter_class=_FORMATTER,
+        help="choose the LM weight and word score on a dev set",
+        description="Decode a dev data dir once per (LM weight, word score) pair with the lexicon + LM beam\n"
+        "search and keep the pair with the lowest WER in MODEL/lm_tuning.json, which gatescope decode --lang\n"
+        "then uses.",
+        epilog="example:\n  gatescope tune-lm --model exp/lstm --data data/dev93 --lang data/lang",
+    )
+    tune.add_argument("--model", type=Path, required=True, help="experiment dir (a character model)")
+    tune.add_argument("--data", type=Path, required=True, help="dev data dir with features")
+    tune.add_argument("--lang", type=Path, required=True, help="lang dir from gatescope lm")
+    tune.add_argument("--lm-weights", type=_floats, default=[0.25, 0.5, 1.0, 1.5, 2.0], help="default 0.25,...,2")
+    tune.add_argument("--word-scores", type=_floats, default=[-1.0, 0.0, 1.0, 2.0], help="default -1,0,1,2")
+    tune.add_argument("--beam", type=int, default=32, help="beam size (default 32)")
+    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    tune.set_defaults(func=_tune_lm)
 
     noise = commands.add_parser(
         "noise",

@@ -185,6 +185,18 @@ def _speak(worker: _Worker, speaker: Speaker, speaker_index: int, k: int) -> tup
     return text, synthesis, alignment
 
 
+def render_audio(config: SynthCorpusConfig, synthesis: Synthesis, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """The recording made of a synthesis: resampled to the corpus rate, silence before and after, a level
+    variation and a noise floor. Returns int16 PCM and the leading silence in samples."""
+    speech = torch.from_numpy(synthesis.audio.astype(np.float32) / 32768.0)
+    speech = AF.resample(speech, synthesis.sample_rate, config.sample_rate).numpy()
+    lead, trail = (int(rng.integers(*config.lead_silence_ms)) * config.sample_rate // 1000 for _ in range(2))
+    audio = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(trail, np.float32)])
+    audio *= 10 ** (rng.uniform(*config.gain_db) / 20)
+    audio += rng.standard_normal(len(audio)).astype(np.float32) * 10 ** (config.noise_floor_dbfs / 20)
+    return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16), lead
+
+
 def synthesize_utterance(speaker_index: int, speaker: Speaker, k: int) -> UtteranceResult:
     """Generate, align, resample and write one utterance; returns what the summary needs."""
     worker = _Worker.state
@@ -193,15 +205,8 @@ def synthesize_utterance(speaker_index: int, speaker: Speaker, k: int) -> Uttera
     utt = _utt_name(config, speaker_index, k)
     text, synthesis, alignment = run_isolated(_speak, worker, speaker, speaker_index, k)
     rng = np.random.default_rng([config.seed, speaker_index, k, 1])  # acoustics: silence, level, noise floor
-
+    pcm, lead = render_audio(config, synthesis, rng)
     ratio = config.sample_rate / synthesis.sample_rate
-    speech = torch.from_numpy(synthesis.audio.astype(np.float32) / 32768.0)
-    speech = AF.resample(speech, synthesis.sample_rate, config.sample_rate).numpy()
-    lead, trail = (int(rng.integers(*config.lead_silence_ms)) * config.sample_rate // 1000 for _ in range(2))
-    audio = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(trail, np.float32)])
-    audio *= 10 ** (rng.uniform(*config.gain_db) / 20)
-    audio += rng.standard_normal(len(audio)).astype(np.float32) * 10 ** (config.noise_floor_dbfs / 20)
-    pcm = np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 
     phones = _rescale(alignment.phones, ratio, lead)
     phones = _extend_silence(phones, len(pcm))
