@@ -28,6 +28,7 @@ bench: setup
 	$(PY) bench/noise_speed.py
 	@# Streaming uses the demo's test set and models: run `make demo` first.
 	if [ -f recipes/synth/data/test/feat_conf.yaml ]; then $(PY) bench/stream_speed.py; else echo "bench/stream_speed.py: skipped (run make demo first)"; fi
+	if [ -f recipes/wsj/exp/lstm/best.ckpt ]; then $(PY) bench/lm_decode_speed.py; else echo "bench/lm_decode_speed.py: skipped (run recipes/wsj/run.sh first)"; fi
 	$(PY) bench/cells_speed.py
 	$(PY) bench/train_speed.py
 	$(PY) bench/train_speed.py --layers 3 --hidden 256 --frame-stack 3 --batch-size 8

@@ -30,7 +30,7 @@ TUNING_FILE = "lm_tuning.json"
 
 
 @dataclass
-class _Emissions:
+class Emissions:
     """A data dir run through a model once: scored references and CTC log-probs per utterance."""
 
     model: AcousticModel
@@ -41,7 +41,7 @@ class _Emissions:
     log_probs: list[Tensor]
 
 
-def _run_model(model_path: Path, data_dir: Path, batch_size: int) -> _Emissions:
+def run_model(model_path: Path, data_dir: Path, batch_size: int) -> Emissions:
     model = load_model(model_path)
     hp = model.train_config
     tokens = TokenTable(tuple(model.tokens), hp["target"])
@@ -56,10 +56,10 @@ def _run_model(model_path: Path, data_dir: Path, batch_size: int) -> _Emissions:
     examples = [dataset[i] for i in range(len(dataset))]
     refs = {e.utt: fold_for_scoring(tokens.decode(e.targets.tolist()), hp["target"], phone_map) for e in examples}
     log_probs = emissions(model, [e.feats for e in examples], batch_size)
-    return _Emissions(model, tokens, hp["target"], [e.utt for e in examples], refs, log_probs)
+    return Emissions(model, tokens, hp["target"], [e.utt for e in examples], refs, log_probs)
 
 
-def _hypotheses(run: _Emissions, beam: int, lang: LangDir | None, weights: SearchWeights) -> dict[str, list[str]]:
+def _hypotheses(run: Emissions, beam: int, lang: LangDir | None, weights: SearchWeights) -> dict[str, list[str]]:
     """Scored hypothesis tokens per utterance: greedy, prefix beam, or lexicon + LM beam search (words)."""
     if lang is not None:
         decoder = lexicon_decoder(list(run.model.tokens), lang, weights)
@@ -100,7 +100,7 @@ def decode_data_dir(
             found = load_weights(tuned)
             weights = SearchWeights(found.lm_weight, found.word_score, beam or found.beam)
     weights = weights or SearchWeights(beam=beam or 32)
-    run = _run_model(Path(model_path), data_dir, batch_size)
+    run = run_model(Path(model_path), data_dir, batch_size)
     hyps = _hypotheses(run, beam, lang, weights)
     mode = f"beam{weights.beam}_lm" if lang else f"beam{beam}" if beam else "greedy"
     out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
@@ -148,7 +148,7 @@ def tune_lm(
 ) -> tuple[SearchWeights, float]:
     """Grid search of LM weight x word score on ``data_dir`` (a dev set); writes the model's ``lm_tuning.json``
     and returns the best weights with their WER."""
-    run = _run_model(Path(model_path), data_dir, 16)
+    run = run_model(Path(model_path), data_dir, 16)
     table = []
     best: tuple[float, SearchWeights] | None = None
     grid = [(w, s) for w in lm_weights for s in word_scores]
