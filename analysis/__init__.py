@@ -6,7 +6,7 @@ imports the training code.
 
 from gatescope.analysis.distributions import sample_units, saturation, value_statistics
 from gatescope.analysis.forgetting import frames_to_fraction, half_life, trajectory_distance
-from gatescope.analysis.selectivity import count_selective, phoneme_selectivity_index, response_rates, selectivity
+from gatescope.analysis.selectivity import count_selective, phoneme_selectivity_index, response_rates, selectivity_index
 from gatescope.analysis.states import StateFile
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "response_rates",
     "sample_units",
     "saturation",
-    "selectivity",
+    "selectivity_index",
     "trajectory_distance",
     "value_statistics",
 ]

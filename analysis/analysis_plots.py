@@ -96,7 +96,8 @@ def trajectory_figure(summary: dict[str, Any]) -> Figure | None:
         phones = sorted(set(labels))
         colours = [phones.index(lab) if labels else 0 for lab in labels] or None
         ax.plot(clean[:, 0], clean[:, 1], color="0.7", lw=0.8, zorder=1)
-        ax.scatter(clean[:, 0], clean[:, 1], c=colours, cmap="tab20", s=14, zorder=2, label="clean")
+        colour_args = {"c": colours, "cmap": "tab20"} if colours else {"color": "C0"}
+        ax.scatter(clean[:, 0], clean[:, 1], s=14, zorder=2, label="clean", **colour_args)
         ax.plot(noisy[:, 0], noisy[:, 1], color="C3", lw=0.8, alpha=0.7, zorder=1, label="with burst")
         if t["burst"]:
             start, end = t["burst"]

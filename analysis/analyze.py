@@ -188,7 +188,7 @@ def analyze_model(clean: StateFile, runs: list[StateFile], config: AnalysisConfi
             rates = selectivity.response_rates(states, labels, config.active, len(info.phones))
             counts = selectivity.count_selective(rates, threshold)
             psi = selectivity.phoneme_selectivity_index(states, labels, len(info.phones), seed=config.seed)
-            index = selectivity.selectivity(psi)
+            index = selectivity.selectivity_index(psi)
             entry["selective_units"] = {p: int(c) for p, c in zip(info.phones, counts, strict=True)}
             entry["selective_units_total"] = int((np.nan_to_num(rates) > threshold).any(axis=1).sum())
             entry["psi_selectivity_mean"] = round(float(np.nanmean(index)), 4)

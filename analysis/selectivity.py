@@ -81,7 +81,7 @@ def _rank_sum_greater(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return 1.0 - ndtr((u - mean) / std)
 
 
-def selectivity(psi: np.ndarray) -> np.ndarray:
+def selectivity_index(psi: np.ndarray) -> np.ndarray:
     """``(units,)`` each unit's largest PSI over phones divided by ``phones - 1`` (phones with a PSI)."""
     tested = np.isfinite(psi).any(axis=0).sum()
     return np.nanmax(psi, axis=1) / max(1, tested - 1)

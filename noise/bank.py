@@ -99,7 +99,9 @@ class NoiseBank:
         if spec.kind == "babble":
             pool = [wave for speaker, wave in self.babble_pool if speaker != exclude_speaker]
             if not pool:
-                raise NoiseError("babble needs utterances of other speakers; this pool has none (give a babble source)")
+                raise NoiseError(
+                    "babble needs other speakers' utterances and this pool has none (e.g. --babble-data DIR)"
+                )
             return babble(pool, num_samples, int(spec.number() or 5), seed)
         if spec.kind == "file":
             if spec.arg not in self._files:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import gatescope.analysis as ga
 from gatescope.analysis.analyze import AnalysisConfig, run_analysis
 from gatescope.analysis.distributions import sample_units, saturation, value_statistics
 from gatescope.analysis.forgetting import frames_to_fraction, half_life, trajectory_distance
@@ -19,7 +20,7 @@ from gatescope.analysis.selectivity import (
     count_selective,
     phoneme_selectivity_index,
     response_rates,
-    selectivity,
+    selectivity_index,
 )
 from gatescope.analysis.states import RunInfo, StateFile, StateWriter
 from gatescope.asr import kaldi_ark, load_model
@@ -53,7 +54,7 @@ def test_phoneme_selectivity_index_separates_selective_from_random_units() -> No
     assert psi[0, 2] == 5 and psi[0, [0, 1, 3, 4, 5]].max() == 0
     assert psi[1, 5] >= 4 and psi[1, 0] == 0
     assert psi[2].max() <= 1  # pure noise: (almost) never significant at p < 0.001
-    index = selectivity(psi)
+    index = selectivity_index(psi)
     assert index[0] == 1.0 and index[2] <= 0.2
 
 
@@ -62,7 +63,7 @@ def test_half_life_recovers_a_known_exponential_within_5_percent(true_half_life:
     k = np.arange(60)
     rng = np.random.default_rng(2)
     curve = 2.5 * np.exp2(-k / true_half_life) + floor + rng.normal(0, 0.002, size=k.size)
-    assert abs(half_life(curve, frame_shift_ms=10.0) - true_half_life) / true_half_life < 0.05
+    assert abs(ga.half_life(curve, frame_shift_ms=10.0) - true_half_life) / true_half_life < 0.05
 
 
 def test_half_life_edge_cases_and_frames_to_fraction() -> None:
