@@ -117,10 +117,7 @@ def perturb_data_dir(
 ) -> Path:
     """A new data dir with ``data_dir``'s utterances perturbed: 16-bit WAVs under ``out_dir/wav/``, its tables
     copied, and ``perturbation.json`` (the condition, and each utterance's burst span in samples)."""
-    try:
-        spec = NoiseSpec.parse(noise)
-    except NoiseError as err:
-        raise InputError(str(err)) from None
+    spec = _parse_spec(noise)
     rate = _data_rate(data_dir)
     waves = read_waveforms(data_dir, rate)
     bank = noise_bank_for(babble_dir or data_dir, rate, None if babble_dir else waves)
@@ -154,6 +151,13 @@ def perturb_data_dir(
     return out_dir
 
 
+def _parse_spec(noise: str) -> NoiseSpec:
+    try:
+        return NoiseSpec.parse(noise)
+    except NoiseError as err:
+        raise InputError(str(err)) from None
+
+
 def _data_rate(data_dir: Path) -> int:
     """The sample rate of a data dir's first utterance (all are checked against it when read)."""
     first = next(iter(read_table(data_dir / "wav.scp").values()))
@@ -171,10 +175,7 @@ def perturb_files(
     babble_dir: Path | None = None,
 ) -> list[tuple[Path, tuple[int, int] | None]]:
     """Perturb WAV files into ``out_dir`` (same names, 16-bit); returns each output with its burst span."""
-    try:
-        spec = NoiseSpec.parse(noise)
-    except NoiseError as err:
-        raise InputError(str(err)) from None
+    spec = _parse_spec(noise)
     if spec.kind == "babble" and babble_dir is None:
         raise InputError("babble noise for WAV files needs --babble-data DATA_DIR (other speakers' utterances)")
     out_dir.mkdir(parents=True, exist_ok=True)
