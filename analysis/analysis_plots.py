@@ -54,15 +54,18 @@ def selectivity_figure(summary: dict[str, Any], plots: dict[str, Any]) -> Figure
 
 
 def distribution_figure(summary: dict[str, Any], plots: dict[str, Any]) -> Figure:
+    """Per layer (rows) and model (columns): histograms of the sampled units' c and h over all frames."""
     names = list(plots)
     layers = max(len(plots[n]["values"]) for n in names)
     fig, axes = plt.subplots(layers, len(names), figsize=(4.5 * len(names), 2.2 * layers), squeeze=False)
     for col, name in enumerate(names):
-        state = summary["models"][name]["memory_state"]
-        for layer, values in enumerate(plots[name]["values"]):
+        for layer, by_state in enumerate(plots[name]["values"]):
             ax = axes[layer][col]
-            ax.hist(values.ravel(), bins=120, color=f"C{col}", log=True)
-            ax.set_title(f"{name} layer {layer}: {state} ({values.shape[1]} units)", fontsize=9)
+            for k, (state, values) in enumerate(sorted(by_state.items())):
+                ax.hist(values.ravel(), bins=120, color=f"C{k}", log=True, alpha=0.6, label=state)
+            units = next(iter(by_state.values())).shape[1]
+            ax.set_title(f"{name} layer {layer} ({units} units)", fontsize=9)
+            ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -142,7 +145,7 @@ def fill_report(report: HtmlReport, summary: dict[str, Any], plots: dict[str, An
          "Units per layer whose response rate (fraction of a phone's frames with value > 0) exceeds the study's "
          "threshold (0.8 LSTM cells, 0.5 GRU states)."),
         ("distributions", "Value distributions", distribution_figure(summary, plots),
-         "Histograms (log count) of the memory state of 50 seeded random units per layer over all frames."),
+         "Histograms (log count) of c and h of 50 seeded random units per layer over all frames (GRU: h only)."),
         ("saturation", "Gate saturation", saturation_figure(summary, plots),
          "Per unit: fraction of frames left-saturated (< 0.1) against right-saturated (> 0.9) (Karpathy et al.)."),
         ("trajectory", "State trajectories (t-SNE)", trajectory_figure(summary),

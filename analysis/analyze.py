@@ -180,10 +180,11 @@ def analyze_model(clean: StateFile, runs: list[StateFile], config: AnalysisConfi
         entry: dict[str, Any] = {"layer": layer}
         states, labels = clean.stacked(layer, memory)
         entry["values"] = {memory: distributions.value_statistics(states[:, units])}
-        plots["values"].append(states[:, units])
+        plots["values"].append({memory: states[:, units]})
         if memory != "h":
             hidden, _ = clean.stacked(layer, "h")
             entry["values"]["h"] = distributions.value_statistics(hidden[:, units])
+            plots["values"][-1]["h"] = hidden[:, units]
         if labels is not None:
             rates = selectivity.response_rates(states, labels, config.active, len(info.phones))
             counts = selectivity.count_selective(rates, threshold)
