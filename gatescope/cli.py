@@ -543,7 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--data", type=Path, required=True, help="dev data dir with features")
     tune.add_argument("--lang", type=Path, required=True, help="lang dir from gatescope lm")
     tune.add_argument("--lm-weights", type=_floats, default=[0.25, 0.5, 1.0, 1.5, 2.0], help="default 0.25,...,2")
-    tune.add_argument("--word-scores", type=_floats, default=[-1.0, 0.0, 1.0, 2.0], help="default -1,0,1,2")
+    tune.add_argument(
+        "--word-scores",
+        type=_floats,
+        default=[-1.0, 0.0, 1.0, 2.0],
+        help="default -1,0,1,2 (negatives: --word-scores=-1,0)",
+    )
     tune.add_argument("--beam", type=int, default=32, help="beam size (default 32)")
     tune.add_argument("--quiet", action="store_true", help="no progress bar")
     tune.set_defaults(func=_tune_lm)
