@@ -21,11 +21,11 @@ from gatescope.analysis.forgetting import ForgettingCurves, forgetting_curves
 from gatescope.analysis.recorder import record_states
 from gatescope.analysis.states import StateFile
 from gatescope.analysis.trajectories import embed_trajectories
-from gatescope.asr.audio import read_audio
-from gatescope.asr.datadir import read_table
+from gatescope.asr.datadir import read_table, require_files
 from gatescope.asr.errors import InputError
 from gatescope.asr.fileio import write_text_atomic
-from gatescope.asr.perturb_data import Burst, noise_bank_for, perturb_waveform, utterance_seed
+from gatescope.asr.model import experiment_names
+from gatescope.asr.perturb_data import Burst, data_sample_rate, noise_bank_for, perturb_waveform, utterance_seed
 from gatescope.asr.scoring import ErrorCounts, count_errors
 from gatescope.noise import NoiseError, NoiseSpec
 
@@ -78,11 +78,6 @@ def burst_conditions(config: AnalysisConfig) -> list[BurstCondition]:
                 raise InputError(f"burst SNR {snr!r}: a number in dB or 'replace'") from None
             out += [BurstCondition(noise, level, position) for position in config.burst_positions]
     return out
-
-
-def _names(paths: list[Path]) -> list[str]:
-    names = [p.name if p.is_dir() else p.parent.name for p in paths]
-    return [n if names.count(n) == 1 else str(p).replace("/", "_") for n, p in zip(names, paths, strict=True)]
 
 
 def _forgetting_utterances(data_dir: Path, config: AnalysisConfig) -> list[str]:
@@ -308,17 +303,15 @@ def run_analysis(
     from gatescope.analysis import analysis_plots
 
     started = time.perf_counter()
-    for name in ("wav.scp", "utt2spk", "feat_conf.yaml"):
-        if not (data_dir / name).is_file():
-            raise InputError(f"{data_dir / name}: missing (run gatescope features on the data dir)")
+    require_files(data_dir, ("wav.scp", "utt2spk", "feat_conf.yaml"))
     burst_conditions(config)
-    rate = read_audio(next(iter(read_table(data_dir / "wav.scp").values())))[1]
+    rate = data_sample_rate(data_dir)
     bank = noise_bank_for(babble_dir or data_dir, rate)
     models: dict[str, dict[str, Any]] = {}
     plots: dict[str, dict[str, Any]] = {}
     phones: list[str] = []
     for path, name in tqdm(
-        list(zip(model_paths, _names(model_paths), strict=True)), desc="analyze", disable=not progress
+        list(zip(model_paths, experiment_names(model_paths), strict=True)), desc="analyze", disable=not progress
     ):
         clean_path, run_paths = record_runs(path, name, data_dir, out_dir, config, bank, progress)
         clean = StateFile(clean_path)

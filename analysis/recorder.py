@@ -20,7 +20,7 @@ from gatescope.analysis.states import RunInfo, StateWriter
 from gatescope.asr import kaldi_ark
 from gatescope.asr.audio import read_audio
 from gatescope.asr.config import load_config
-from gatescope.asr.datadir import read_table
+from gatescope.asr.datadir import read_table, require_files
 from gatescope.asr.errors import InputError
 from gatescope.asr.features import FeatureConfig, compute_features
 from gatescope.asr.inference import greedy_paths, normalize, pad
@@ -44,9 +44,7 @@ class _Inputs:
     """A data dir's audio, CMVN stats, 39-phone frame labels and references."""
 
     def __init__(self, data_dir: Path, model: AcousticModel) -> None:
-        for name in ("wav.scp", "utt2spk", "feat_conf.yaml"):
-            if not (data_dir / name).is_file():
-                raise InputError(f"{data_dir / name}: missing (run gatescope features on the data dir)")
+        require_files(data_dir, ("wav.scp", "utt2spk", "feat_conf.yaml"))
         self.features = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
         if self.features.dim != model.input_dim:
             raise InputError(f"{data_dir}: features have {self.features.dim} dims, the model expects {model.input_dim}")

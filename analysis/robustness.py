@@ -32,15 +32,21 @@ from tqdm import tqdm
 from gatescope.analysis.anchor import PocketsphinxAnchor
 from gatescope.analysis.html import HtmlReport, save_figure, versions
 from gatescope.asr.config import load_config
-from gatescope.asr.datadir import read_ctm, read_table
+from gatescope.asr.datadir import read_ctm, read_table, require_files
 from gatescope.asr.errors import InputError
 from gatescope.asr.features import FeatureConfig, cmvn_stats, compute_features
 from gatescope.asr.fileio import write_text_atomic
 from gatescope.asr.inference import Hypothesis, normalize, transcribe
-from gatescope.asr.model import AcousticModel, load_model
+from gatescope.asr.model import AcousticModel, experiment_names, load_model
 from gatescope.asr.perturb_data import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
 from gatescope.asr.phones import PhoneMap
-from gatescope.asr.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring, reference_errors
+from gatescope.asr.scoring import (
+    SCORING_DROPS,
+    ErrorCounts,
+    fold_for_scoring,
+    reference_errors,
+    score_utterances,
+)
 from gatescope.asr.tokens import TokenTable
 from gatescope.noise import NoiseError, NoiseSpec
 
@@ -144,16 +150,15 @@ class _Data:
 
 
 def _load_models(paths: list[Path], feature_dim: int) -> list[_Model]:
-    models, names = [], [p.name if p.is_dir() else p.parent.name for p in paths]
-    for path, name in zip(paths, names, strict=True):
+    models = []
+    for path, name in zip(paths, experiment_names(paths), strict=True):
         model = load_model(path)
         if model.input_dim != feature_dim:
             raise InputError(f"{path}: model expects {model.input_dim}-dim features, the data dir has {feature_dim}")
         hp = model.train_config
-        unique = name if names.count(name) == 1 else str(path)
         models.append(
             _Model(
-                unique,
+                name,
                 path,
                 model,
                 TokenTable(tuple(model.tokens), hp["target"]),
@@ -223,13 +228,6 @@ def _words(model: _Model, hyp: Hypothesis, phone_map: PhoneMap | None) -> list[s
     return fold_for_scoring(model.tokens.decode(hyp.ids), model.target, phone_map)
 
 
-def _score(refs: dict[str, list[str]], hyps: dict[str, list[str]]) -> ErrorCounts:
-    total = ErrorCounts()
-    for utt in sorted(refs):
-        total.add(count_errors(refs[utt], hyps.get(utt, [])))
-    return total
-
-
 def _window_counts(
     words: dict[str, list[str]],
     aligned: dict[str, list[tuple[int, str]]],
@@ -262,10 +260,7 @@ def run_robustness(
     """Decode every model under every condition and write ``results.json``, ``results.csv``, ``hyp/``, plots
     and ``report.html`` into ``out_dir``. Returns the results dict."""
     started = time.perf_counter()
-    for name in ("wav.scp", "text", "utt2spk", "feat_conf.yaml"):
-        if not (data_dir / name).is_file():
-            hint = " (run gatescope features on it)" if name == "feat_conf.yaml" else ""
-            raise InputError(f"{data_dir / name}: missing{hint}")
+    require_files(data_dir, ("wav.scp", "text", "utt2spk", "feat_conf.yaml"))
     feature_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
     models = _load_models(model_paths, feature_config.dim)
     target = models[0].target
@@ -287,7 +282,7 @@ def run_robustness(
         for model in models:
             hyps = _decode(model, feats, stats, data, config.beam)
             words = {utt: _words(model, hyp, phone_map) for utt, hyp in hyps.items()}
-            counts = _score(data.refs, words)
+            counts = score_utterances(data.refs, words)
             row["results"][model.name] = {"error_rate": round(counts.rate, 2), **asdict(counts)}
             write_text_atomic(
                 out_dir / "hyp" / model.name / f"{condition.name}.txt",
@@ -313,7 +308,7 @@ def run_robustness(
         if anchor is not None:
             anchor_words = {utt: anchor.transcribe(wave, feature_config.sample_rate) for utt, wave in waves.items()}
             lowered = {u: [w.lower() for w in ws] for u, ws in data.refs.items()}  # PocketSphinx is lower case
-            counts = _score(lowered, {u: [w.lower() for w in ws] for u, ws in anchor_words.items()})
+            counts = score_utterances(lowered, {u: [w.lower() for w in ws] for u, ws in anchor_words.items()})
             row["results"][anchor.name] = {"error_rate": round(counts.rate, 2), "anchor": True, **asdict(counts)}
         results.append(row)
     summary = {

@@ -207,6 +207,17 @@ def read_ctm(path: Path, sample_rate: int) -> dict[str, list[tuple[int, int, str
     return dict(spans)
 
 
+FEATURE_OUTPUTS = ("feats.scp", "cmvn.scp", "feat_conf.yaml")
+
+
+def require_files(data_dir: Path, names: tuple[str, ...]) -> None:
+    """InputError naming the first of ``names`` missing from ``data_dir`` (with a hint for feature outputs)."""
+    for name in names:
+        if not (data_dir / name).is_file():
+            hint = " (run gatescope features on the data dir)" if name in FEATURE_OUTPUTS else ""
+            raise InputError(f"{data_dir / name}: missing{hint}")
+
+
 def write_speaker_tables(data_dir: Path, utt2spk: dict[str, str]) -> None:
     """``utt2spk`` and the ``spk2utt`` derived from it."""
     spk2utt: dict[str, list[str]] = defaultdict(list)

@@ -23,7 +23,7 @@ from gatescope.asr.inference import emissions, search
 from gatescope.asr.lang import LangDir, SearchWeights, lexicon_decoder, lexicon_search, load_weights, save_weights
 from gatescope.asr.model import AcousticModel, load_model
 from gatescope.asr.phones import PhoneMap
-from gatescope.asr.scoring import ErrorCounts, count_errors, fold_for_scoring, sclite_alignment
+from gatescope.asr.scoring import count_errors, fold_for_scoring, sclite_alignment, score_utterances
 from gatescope.asr.tokens import TokenTable
 
 TUNING_FILE = "lm_tuning.json"
@@ -72,13 +72,6 @@ def _hypotheses(run: Emissions, beam: int, lang: LangDir | None, weights: Search
     }
 
 
-def _score(refs: dict[str, list[str]], hyps: dict[str, list[str]]) -> ErrorCounts:
-    total = ErrorCounts()
-    for utt, ref in refs.items():
-        total.add(count_errors(ref, hyps[utt]))
-    return total
-
-
 def decode_data_dir(
     model_path: Path,
     data_dir: Path,
@@ -104,7 +97,7 @@ def decode_data_dir(
     hyps = _hypotheses(run, beam, lang, weights)
     mode = f"beam{weights.beam}_lm" if lang else f"beam{beam}" if beam else "greedy"
     out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
-    total = _score(run.refs, hyps)
+    total = score_utterances(run.refs, hyps)
     rows, alignments = [], []
     for utt in run.utts:
         counts = count_errors(run.refs[utt], hyps[utt])
@@ -154,7 +147,7 @@ def tune_lm(
     grid = [(w, s) for w in lm_weights for s in word_scores]
     for lm_weight, word_score in tqdm(grid, desc="tune LM weights", disable=not progress):
         weights = SearchWeights(lm_weight, word_score, beam)
-        rate = _score(run.refs, _hypotheses(run, beam, lang, weights)).rate
+        rate = score_utterances(run.refs, _hypotheses(run, beam, lang, weights)).rate
         table.append({"lm_weight": lm_weight, "word_score": word_score, "wer": round(rate, 2)})
         if best is None or rate < best[0]:
             best = (rate, weights)

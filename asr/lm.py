@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gatescope.asr.errors import InputError
-from gatescope.asr.fileio import write_text_atomic
+from gatescope.asr.fileio import write_bytes_atomic, write_text_atomic
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 NO_PROB = -99.0  # ARPA's log10 probability of <s>, which is never predicted
@@ -87,8 +87,6 @@ class NgramLM:
         lines += ["", "\\end\\", ""]
         text = "\n".join(lines)
         if path.suffix == ".gz":
-            from gatescope.asr.fileio import write_bytes_atomic
-
             write_bytes_atomic(path, gzip.compress(text.encode(), mtime=0))
         else:
             write_text_atomic(path, text)

@@ -92,6 +92,13 @@ def model_from_hparams(hparams: dict[str, Any]) -> AcousticModel:
     return AcousticModel(int(hparams["input_dim"]), len(hparams["tokens"]), ModelConfig(**fields))
 
 
+def experiment_names(paths: list[Path]) -> list[str]:
+    """Short names for experiment dirs or checkpoints (``exp/lstm`` -> ``lstm``), the whole path with ``_`` for
+    ``/`` where two would clash; usable as file names in reports."""
+    names = [p.name if p.is_dir() else p.parent.name for p in paths]
+    return [n if names.count(n) == 1 else str(p).replace("/", "_") for n, p in zip(names, paths, strict=True)]
+
+
 def resolve_checkpoint(path: Path) -> Path:
     """An experiment dir means its ``best.ckpt`` (or ``last.ckpt``); a file is taken as it is."""
     if path.is_dir():

@@ -118,7 +118,7 @@ def perturb_data_dir(
     """A new data dir with ``data_dir``'s utterances perturbed: 16-bit WAVs under ``out_dir/wav/``, its tables
     copied, and ``perturbation.json`` (the condition, and each utterance's burst span in samples)."""
     spec = _parse_spec(noise)
-    rate = _data_rate(data_dir)
+    rate = data_sample_rate(data_dir)
     waves = read_waveforms(data_dir, rate)
     bank = noise_bank_for(babble_dir or data_dir, rate, None if babble_dir else waves)
     utt2spk = read_table(data_dir / "utt2spk")
@@ -158,7 +158,7 @@ def _parse_spec(noise: str) -> NoiseSpec:
         raise InputError(str(err)) from None
 
 
-def _data_rate(data_dir: Path) -> int:
+def data_sample_rate(data_dir: Path) -> int:
     """The sample rate of a data dir's first utterance (all are checked against it when read)."""
     first = next(iter(read_table(data_dir / "wav.scp").values()))
     return read_audio(first)[1]

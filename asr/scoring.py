@@ -59,6 +59,14 @@ def count_errors(reference: list[str], hypothesis: list[str]) -> ErrorCounts:
     return ErrorCounts(len(reference), out.substitutions, out.deletions, out.insertions)
 
 
+def score_utterances(refs: dict[str, list[str]], hyps: dict[str, list[str]]) -> ErrorCounts:
+    """Total counts over every reference utterance (a missing hypothesis counts as empty)."""
+    total = ErrorCounts()
+    for utt, ref in refs.items():
+        total.add(count_errors(ref, hyps.get(utt, [])))
+    return total
+
+
 def reference_errors(reference: list[str], hypothesis: list[str]) -> list[int]:
     """Errors charged to each reference token by the Levenshtein alignment of :func:`count_errors`.
 
