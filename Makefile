@@ -9,11 +9,22 @@ JOBS ?= 2
 
 setup: $(STAMP)
 
-# Re-installs only when the pins or the package metadata change (idempotent).
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+# The package's files, listed anew on every run but rewritten only when a file is added or removed: a strict
+# editable install links each file, so a new module needs a re-install, an edited one does not.
+FILE_LIST := $(VENV)/.gatescope-files
+.PHONY: $(FILE_LIST).check
+$(FILE_LIST).check:
+	@mkdir -p $(VENV)
+	@find gatescope asr noise analysis conf -type f ! -path '*/__pycache__/*' ! -name '*.pyc' | LC_ALL=C sort > $(FILE_LIST).new
+	@cmp -s $(FILE_LIST).new $(FILE_LIST) && rm $(FILE_LIST).new || mv $(FILE_LIST).new $(FILE_LIST)
+$(FILE_LIST): $(FILE_LIST).check
+
+# Re-installs only when the pins, the package metadata or the package's file list change (idempotent). The strict
+# editable install gives static tools (mypy, IDEs) a real gatescope/ tree of links to our files.
+$(STAMP): requirements.txt constraints.txt pyproject.toml $(FILE_LIST)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e . --config-settings editable_mode=strict
 	touch $@
 
 demo: setup
@@ -36,11 +47,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@# mypy cannot follow pyproject's package-dir mapping: give it a tree of links shaped like the package.
-	rm -rf build/typecheck && mkdir -p build/typecheck/gatescope
-	for f in gatescope/*.py; do ln -s "$(CURDIR)/$$f" build/typecheck/gatescope/; done
-	for d in asr noise analysis; do ln -s "$(CURDIR)/$$d" build/typecheck/gatescope/$$d; done
-	cd build/typecheck && "$(CURDIR)/$(PY)" -m mypy --config-file "$(CURDIR)/pyproject.toml" -p gatescope
+	$(PY) -m mypy -p gatescope
 
 format: setup
 	$(VENV)/bin/ruff format .
@@ -50,4 +57,4 @@ constraints: setup
 	$(PY) -m pip freeze --exclude-editable | { echo "# Every installed package, pinned: \`pip freeze\` of a venv made by \`make setup\` (x86_64, Python 3.11)."; echo "# Regenerate with \`make constraints\` after changing requirements.txt."; cat; } > constraints.txt
 
 clean:
-	rm -rf recipes/*/data recipes/*/exp bench/results .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf recipes/*/data recipes/*/exp bench/results .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatescope.asr.errors import InputError
-from gatescope.asr.resources import conf_path
+from gatescope.errors import InputError
+from gatescope.resources import conf_path
 
 TIMIT_MAP_FILE = "phones.60-48-39.map"
 
@@ -24,6 +24,7 @@ class PhoneMap:
 
     @classmethod
     def load(cls, path: Path | None = None) -> PhoneMap:
+        """Read the 60-48-39 phone map (default: the standard one in the package data)."""
         path = path or conf_path(TIMIT_MAP_FILE)
         to48, to39, dropped = {}, {}, set()
         for lineno, line in enumerate(path.read_text().splitlines(), 1):
@@ -56,6 +57,7 @@ class PhoneMap:
         return {self.to48[p]: self.to39[p] for p in self.to48}
 
     def is_known(self, label: str) -> bool:
+        """Whether ``label`` is one of the 61 TIMIT phone labels."""
         return label in self.to48 or label in self.dropped
 
     def fold(self, labels: list[str], num_phones: int) -> list[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatescope.asr.errors import InputError
 from gatescope.asr.phones import PhoneMap
+from gatescope.errors import InputError
 
 BLANK = "<blk>"
 WORD_BOUNDARY = "|"
@@ -26,6 +26,8 @@ def unspell(tokens: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class TokenTable:
+    """CTC tokens: the blank at index 0, then the symbols of the target (phones, words or characters)."""
+
     symbols: tuple[str, ...]  # symbols[0] is the blank
     target: str = "phones"
 
@@ -51,6 +53,7 @@ class TokenTable:
         return cls(tuple(symbols))
 
     def write(self, path: Path) -> None:
+        """Write ``tokens.txt`` (``symbol id`` lines, as Kaldi's ``words.txt``)."""
         path.write_text("".join(f"{s} {i}\n" for i, s in enumerate(self.symbols)))
 
     def __len__(self) -> int:
@@ -65,4 +68,5 @@ class TokenTable:
             raise InputError(f"utterance {utt}: symbol {err.args[0]!r} is not in the token table") from None
 
     def decode(self, ids: list[int]) -> list[str]:
+        """Token ids -> their symbols."""
         return [self.symbols[i] for i in ids]

@@ -14,7 +14,7 @@ import argparse
 import torch
 from common import best_time, write_result
 
-from gatescope.asr.cells import RecurrentStack
+from gatescope.asr.models.cells import RecurrentStack
 
 
 def main() -> None:

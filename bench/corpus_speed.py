@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common import write_result
 
-from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
 
 
 def main() -> None:

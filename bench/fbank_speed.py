@@ -18,8 +18,8 @@ import soundfile as sf
 import torch
 from common import write_result
 
-from gatescope.asr.features import FeatureConfig, compute_features
-from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.features.fbank import FeatureConfig, compute_features
 
 
 def _time(fn, audios: list[np.ndarray], repeats: int = 3) -> float:

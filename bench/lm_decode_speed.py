@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from common import write_result
 
-from gatescope.asr.decode import run_model
-from gatescope.asr.inference import search
-from gatescope.asr.lang import LangDir, SearchWeights, lexicon_decoder, lexicon_search
+from gatescope.asr.decoding.decode import run_model
+from gatescope.asr.decoding.lang import LangDir, SearchWeights, lexicon_decoder, lexicon_search
+from gatescope.asr.decoding.search import search
 
 ROOT = Path(__file__).resolve().parents[1]
 

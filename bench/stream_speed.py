@@ -25,13 +25,14 @@ import numpy as np
 import torch
 from common import write_result
 
-from gatescope.asr.audio import read_audio
-from gatescope.asr.config import load_config
-from gatescope.asr.datadir import read_ctm, read_table
-from gatescope.asr.features import FeatureConfig
-from gatescope.asr.model import AcousticModel, ModelConfig, load_model
-from gatescope.asr.online import pooled_cmvn_stats
-from gatescope.asr.streaming import Recognizer
+from gatescope.asr.data.audio import read_audio
+from gatescope.asr.data.datadir import read_ctm, read_table
+from gatescope.asr.features.cmvn import pooled_cmvn_stats
+from gatescope.asr.features.fbank import FeatureConfig
+from gatescope.asr.models.acoustic import AcousticModel, ModelConfig
+from gatescope.asr.models.checkpoint import load_model
+from gatescope.asr.streaming.recognizer import Recognizer
+from gatescope.config import load_config
 
 SILENCE = frozenset({"h#", "pau", "epi"})
 ROOT = Path(__file__).resolve().parents[1]

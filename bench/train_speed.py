@@ -18,13 +18,14 @@ import pytorch_lightning as pl
 import torch
 from common import best_time, write_result
 
-from gatescope.asr.data import CTCDataModule
-from gatescope.asr.features import FeatureConfig, extract_features
-from gatescope.asr.lightning_module import CTCModule
-from gatescope.asr.prepare import prepare_timit
-from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.timit import prepare_timit
+from gatescope.asr.features.extract import extract_features
+from gatescope.asr.features.fbank import FeatureConfig
 from gatescope.asr.tokens import TokenTable
-from gatescope.asr.train_config import TrainConfig
+from gatescope.asr.training.config import TrainConfig
+from gatescope.asr.training.data_module import CTCDataModule
+from gatescope.asr.training.lightning_module import CTCModule
 
 
 class StepTimer(pl.Callback):

@@ -8,7 +8,6 @@ from gatescope.noise.augment import AugmentConfig, augment
 from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
 from gatescope.noise.burst import burst_frames, insert_burst
 from gatescope.noise.colored import colored
-from gatescope.noise.errors import NoiseError
 from gatescope.noise.mixing import active_mask, mix, snr_db
 from gatescope.noise.reverb import reverberate, synthetic_rir
 from gatescope.noise.sources import babble, clicks, file_noise, hum, load_noise_files
@@ -19,7 +18,6 @@ __all__ = [
     "AugmentConfig",
     "BurstSchedule",
     "NoiseBank",
-    "NoiseError",
     "NoiseSpec",
     "StreamPerturber",
     "active_mask",

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor
 
+from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
-from gatescope.noise.errors import NoiseError
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob <= 1.0:
-            raise NoiseError(f"noise augmentation probability must be in [0, 1], got {self.prob}")
+            raise InputError(f"noise augmentation probability must be in [0, 1], got {self.prob}")
         if self.snr_min > self.snr_max:
-            raise NoiseError(f"noise SNR range is empty: [{self.snr_min}, {self.snr_max}]")
+            raise InputError(f"noise SNR range is empty: [{self.snr_min}, {self.snr_max}]")
         for text in self.types:
             NoiseSpec.parse(text)
 

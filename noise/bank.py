@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
+from gatescope.errors import InputError
 from gatescope.noise.colored import COLOR_EXPONENTS, colored
-from gatescope.noise.errors import NoiseError
 from gatescope.noise.mixing import mix
 from gatescope.noise.reverb import reverberate, synthetic_rir
 from gatescope.noise.sources import babble, clicks, file_noise, hum, load_noise_files
@@ -43,13 +43,14 @@ class NoiseSpec:
 
     @classmethod
     def parse(cls, text: str) -> NoiseSpec:
+        """Parse ``KIND[:ARG]``; raises InputError for an unknown kind or a bad argument."""
         kind, _, arg = text.strip().partition(":")
         if kind not in KINDS:
-            raise NoiseError(f"unknown noise {text!r}; kinds: {', '.join(KINDS)} (e.g. pink, babble:8, file:DIR)")
+            raise InputError(f"unknown noise {text!r}; kinds: {', '.join(KINDS)} (e.g. pink, babble:8, file:DIR)")
         if kind in COLOR_EXPONENTS and arg:
-            raise NoiseError(f"noise {text!r}: colours take no argument")
+            raise InputError(f"noise {text!r}: colours take no argument")
         if kind == "file" and not arg:
-            raise NoiseError("noise 'file' needs a path: file:DIR or file:NOISE.wav")
+            raise InputError("noise 'file' needs a path: file:DIR or file:NOISE.wav")
         spec = cls(kind, arg)
         spec.number()  # validates numeric arguments early
         return spec
@@ -63,7 +64,7 @@ class NoiseSpec:
         if not self.arg or self.kind == "file" or (self.kind == "reverb" and not _is_number(self.arg)):
             return None
         if not _is_number(self.arg) or float(self.arg) <= 0:
-            raise NoiseError(f"noise '{self}': {self.arg!r} is not a positive number")
+            raise InputError(f"noise '{self}': {self.arg!r} is not a positive number")
         return float(self.arg)
 
     def __str__(self) -> str:
@@ -99,7 +100,7 @@ class NoiseBank:
         if spec.kind == "babble":
             pool = [wave for speaker, wave in self.babble_pool if speaker != exclude_speaker]
             if not pool:
-                raise NoiseError(
+                raise InputError(
                     "babble needs other speakers' utterances and this pool has none (e.g. --babble-data DIR)"
                 )
             return babble(pool, num_samples, int(spec.number() or 5), seed)
@@ -111,13 +112,13 @@ class NoiseBank:
             return hum(num_samples, self.sample_rate, spec.number() or 50.0)
         if spec.kind == "clicks":
             return clicks(num_samples, self.sample_rate, spec.number() or 4.0, seed)
-        raise NoiseError(f"noise '{spec}' is not additive")
+        raise InputError(f"noise '{spec}' is not additive")
 
     def rir(self, spec: NoiseSpec | str, seed: int = 0) -> Tensor:
         """The room impulse response a ``reverb`` spec gives for ``seed`` (one of a few rooms or files)."""
         spec = NoiseSpec.parse(spec) if isinstance(spec, str) else spec
         if spec.kind != "reverb":
-            raise NoiseError(f"noise '{spec}' is not reverberation")
+            raise InputError(f"noise '{spec}' is not reverberation")
         rt60 = spec.number() if spec.arg else DEFAULT_RT60_S
         if rt60 is not None:
             key = (str(rt60), seed % ROOMS_PER_RT60)
@@ -143,6 +144,6 @@ class NoiseBank:
         if not spec.additive:
             return reverberate(speech, self.rir(spec, seed))
         if snr_db is None:
-            raise NoiseError(f"noise '{spec}' needs an SNR")
+            raise InputError(f"noise '{spec}' needs an SNR")
         noise = self.noise(spec, speech.shape[-1], seed, exclude_speaker)
         return mix(speech, noise, snr_db, active_only, self.sample_rate)

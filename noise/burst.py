@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from gatescope.noise.errors import NoiseError
+from gatescope.errors import InputError
 from gatescope.noise.mixing import active_mask, fit_length, limit_peak, power
 
 
@@ -19,7 +19,7 @@ def burst_span(num_samples: int, start_s: float, dur_s: float, sample_rate: int 
     start = round(start_s * sample_rate)
     end = start + round(dur_s * sample_rate)  # the duration is exact whatever the start's rounding
     if dur_s <= 0 or start < 0 or end > num_samples:
-        raise NoiseError(
+        raise InputError(
             f"burst at {start_s:.3f} s for {dur_s:.3f} s does not fit in {num_samples / sample_rate:.3f} s of audio"
         )
     return start, end
@@ -48,10 +48,10 @@ def insert_burst(
     segment = fit_length(noise.to(speech.device).double(), end - start)
     p_noise = power(segment)
     if bool((p_noise <= 0).any()):
-        raise NoiseError("burst noise is silent")
+        raise InputError("burst noise is silent")
     p_speech = power(speech, active_mask(speech, sample_rate))
     if bool((p_speech <= 0).any()):
-        raise NoiseError("speech is silent: the burst level is undefined")
+        raise InputError("speech is silent: the burst level is undefined")
     level_db = 0.0 if snr_db is None else snr_db
     gain = (p_speech / (p_noise * 10 ** (level_db / 10))).sqrt().unsqueeze(-1)
     out = speech.double().clone()

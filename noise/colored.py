@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gatescope.noise.errors import NoiseError
+from gatescope.errors import InputError
 
 COLOR_EXPONENTS = {"white": 0.0, "pink": -1.0, "brown": -2.0, "blue": 1.0, "violet": 2.0}
 
@@ -26,9 +26,9 @@ def colored(color: str, num_samples: int, seed: int = 0, device: torch.device | 
     of the sample rate), so brown noise has no infinite DC gain.
     """
     if color not in COLOR_EXPONENTS:
-        raise NoiseError(f"unknown noise colour {color!r}; choose one of {sorted(COLOR_EXPONENTS)}")
+        raise InputError(f"unknown noise colour {color!r}; choose one of {sorted(COLOR_EXPONENTS)}")
     if num_samples < 2:
-        raise NoiseError(f"coloured noise needs at least 2 samples, got {num_samples}")
+        raise InputError(f"coloured noise needs at least 2 samples, got {num_samples}")
     generator = torch.Generator().manual_seed(seed)
     white = torch.randn(num_samples, generator=generator, dtype=torch.float64)
     spectrum = torch.fft.rfft(white)

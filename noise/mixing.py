@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from gatescope.noise.errors import NoiseError
+from gatescope.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def fit_length(noise: Tensor, num_samples: int, offset: int = 0) -> Tensor:
     """``noise`` looped (from ``offset``) or cropped to ``num_samples`` along its last axis."""
     length = noise.shape[-1]
     if length == 0:
-        raise NoiseError("noise signal is empty")
+        raise InputError("noise signal is empty")
     index = (torch.arange(num_samples, device=noise.device) + offset) % length
     return noise[..., index]
 
@@ -70,14 +70,14 @@ def noise_gain(
 ) -> Tensor:
     """The factor for ``noise`` (already at the speech's length) that puts it ``snr_db`` below ``speech``.
 
-    Returns float64 ``()`` or ``(batch,)``. Raises NoiseError when the speech or the noise is silent.
+    Returns float64 ``()`` or ``(batch,)``. Raises InputError when the speech or the noise is silent.
     """
     mask = active_mask(speech, sample_rate) if active_only else None
     p_speech, p_noise = power(speech, mask), power(noise, mask)
     if bool((p_speech <= 0).any()):
-        raise NoiseError("speech is silent: an SNR is undefined")
+        raise InputError("speech is silent: an SNR is undefined")
     if bool((p_noise <= 0).any()):
-        raise NoiseError("noise is silent where the SNR is measured")
+        raise InputError("noise is silent where the SNR is measured")
     target = torch.as_tensor(snr_db, dtype=torch.float64, device=speech.device)
     return torch.sqrt(p_speech / (p_noise * 10 ** (target / 10)))
 
@@ -103,7 +103,7 @@ def mix(
         active_only: measure the speech and noise power over active speech only.
     """
     if not math.isfinite(float(torch.as_tensor(snr_db, dtype=torch.float64).max())):
-        raise NoiseError(f"SNR must be finite, got {snr_db}")
+        raise InputError(f"SNR must be finite, got {snr_db}")
     noise = fit_length(noise.to(speech.device), speech.shape[-1])
     if noise.dim() < speech.dim():
         noise = noise.expand_as(speech)

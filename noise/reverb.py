@@ -11,7 +11,7 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
-from gatescope.noise.errors import NoiseError
+from gatescope.errors import InputError
 
 ROOM_SIZE_RANGE_M = ((4.0, 8.0), (3.5, 6.0), (2.5, 3.2))  # (x, y, z) ranges of the synthetic shoebox rooms
 
@@ -23,7 +23,7 @@ def synthetic_rir(rt60_s: float, sample_rate: int = 16000, seed: int = 0) -> Ten
     import pyroomacoustics as pra
 
     if not 0.05 <= rt60_s <= 2.0:
-        raise NoiseError(f"RT60 must be between 0.05 and 2 s, got {rt60_s}")
+        raise InputError(f"RT60 must be between 0.05 and 2 s, got {rt60_s}")
     rng = np.random.default_rng(seed)
     room_dim = [float(rng.uniform(lo, hi)) for lo, hi in ROOM_SIZE_RANGE_M]
     absorption, max_order = pra.inverse_sabine(rt60_s, room_dim)
@@ -38,7 +38,7 @@ def synthetic_rir(rt60_s: float, sample_rate: int = 16000, seed: int = 0) -> Ten
 def align_rir(rir: Tensor) -> Tensor:
     """The RIR from its direct-path (largest) peak on, scaled to a unit peak."""
     if rir.dim() != 1 or rir.numel() == 0 or not bool(rir.abs().max() > 0):
-        raise NoiseError("a room impulse response must be a non-silent 1-D signal")
+        raise InputError("a room impulse response must be a non-silent 1-D signal")
     peak = int(rir.abs().argmax())
     return (rir[peak:] / rir[peak].abs()).float()
 

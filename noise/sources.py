@@ -16,8 +16,8 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
+from gatescope.errors import InputError
 from gatescope.noise.colored import REFERENCE_RMS
-from gatescope.noise.errors import NoiseError
 from gatescope.noise.mixing import active_mask, fit_length
 
 NOISE_FILE_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -27,7 +27,7 @@ def normalize_rms(signal: Tensor, rms: float = REFERENCE_RMS) -> Tensor:
     """``signal`` (float64 internally) scaled to the given RMS, as float32."""
     current = signal.double().pow(2).mean().sqrt()
     if current <= 0:
-        raise NoiseError("cannot normalise a silent noise signal")
+        raise InputError("cannot normalise a silent noise signal")
     return (signal.double() * (rms / current)).float()
 
 
@@ -38,17 +38,17 @@ def load_noise_files(source: Path, sample_rate: int) -> list[tuple[str, Tensor]]
         sorted(p for p in source.rglob("*") if p.suffix.lower() in NOISE_FILE_SUFFIXES) if source.is_dir() else [source]
     )
     if not source.exists():
-        raise NoiseError(f"{source}: no such noise file or folder")
+        raise InputError(f"{source}: no such noise file or folder")
     if not paths:
-        raise NoiseError(f"{source}: no .wav/.flac/.ogg noise files in this folder")
+        raise InputError(f"{source}: no .wav/.flac/.ogg noise files in this folder")
     out = []
     for path in paths:
         try:
             audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as err:
-            raise NoiseError(f"{path}: unreadable noise file ({err})") from None
+            raise InputError(f"{path}: unreadable noise file ({err})") from None
         if audio.shape[0] == 0 or not np.any(audio):
-            raise NoiseError(f"{path}: noise file is empty or silent")
+            raise InputError(f"{path}: noise file is empty or silent")
         wave = torch.from_numpy(audio.mean(axis=1))
         if rate != sample_rate:
             wave = AF.resample(wave, rate, sample_rate)
@@ -59,7 +59,7 @@ def load_noise_files(source: Path, sample_rate: int) -> list[tuple[str, Tensor]]
 def file_noise(recordings: Sequence[Tensor], num_samples: int, seed: int = 0) -> Tensor:
     """One of ``recordings`` (chosen by ``seed``), from a random offset, looped or cropped to ``num_samples``."""
     if not recordings:
-        raise NoiseError("no noise recordings to draw from")
+        raise InputError("no noise recordings to draw from")
     rng = np.random.default_rng(seed)
     wave = recordings[int(rng.integers(len(recordings)))]
     return normalize_rms(fit_length(wave, num_samples, int(rng.integers(wave.shape[-1]))))
@@ -73,7 +73,7 @@ def babble(utterances: Sequence[Tensor], num_samples: int, num_talkers: int = 5,
         utterances: the pool to draw from (the caller leaves out the target speaker).
     """
     if not utterances:
-        raise NoiseError("babble needs a pool of other speakers' utterances")
+        raise InputError("babble needs a pool of other speakers' utterances")
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(utterances), size=num_talkers, replace=len(utterances) < num_talkers)
     total = torch.zeros(num_samples, dtype=torch.float64)
@@ -81,7 +81,7 @@ def babble(utterances: Sequence[Tensor], num_samples: int, num_talkers: int = 5,
         wave = utterances[int(index)]
         voiced = wave[active_mask(wave)]
         if voiced.numel() == 0:
-            raise NoiseError("babble pool holds a silent utterance")
+            raise InputError("babble pool holds a silent utterance")
         total += normalize_rms(fit_length(voiced, num_samples, int(rng.integers(voiced.numel())))).double()
     return normalize_rms(total)
 

@@ -16,8 +16,8 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
+from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
-from gatescope.noise.errors import NoiseError
 from gatescope.noise.mixing import fit_length
 from gatescope.noise.reverb import align_rir
 
@@ -79,13 +79,13 @@ class StreamPerturber:
         sample_rate: int = 16000,
     ) -> None:
         if noise is not None and snr_db is None:
-            raise NoiseError("a stream noise needs an SNR")
+            raise InputError("a stream noise needs an SNR")
         self.sample_rate, self.bursts = sample_rate, bursts
         self.noise = None
         if noise is not None:
             rms = noise.double().pow(2).mean().sqrt()
             if rms <= 0:
-                raise NoiseError("stream noise is silent")
+                raise InputError("stream noise is silent")
             assert snr_db is not None
             self.noise = (noise.double() * (10 ** ((speech_level_db - snr_db) / 20) / rms)).float()
         # A fixed scale (unit energy) rather than the offline per-utterance RMS match, which a stream cannot know.
@@ -130,13 +130,13 @@ class StreamPerturber:
         bursts = _parse_schedule(schedule, text) if schedule else None
         if head.startswith("reverb"):
             if bursts:
-                raise NoiseError(f"--inject {text!r}: reverberation cannot come in bursts")
+                raise InputError(f"--inject {text!r}: reverberation cannot come in bursts")
             return cls(rir=bank.rir(NoiseSpec.parse(head), seed), sample_rate=bank.sample_rate)
         noise_text, _, snr_text = head.rpartition(":")
         try:
             snr = float(snr_text)
         except ValueError:
-            raise NoiseError(
+            raise InputError(
                 f"--inject {text!r}: expected NOISE:SNR, e.g. pink:10 or white:0@every=3,dur=0.5"
             ) from None
         spec = NoiseSpec.parse(noise_text)
@@ -149,8 +149,8 @@ def _parse_schedule(text: str, whole: str) -> BurstSchedule:
     for item in text.split(","):
         match = re.fullmatch(r"\s*(every|dur|first)\s*=\s*([0-9.]+)\s*", item)
         if not match:
-            raise NoiseError(f"--inject {whole!r}: burst schedule must be every=S,dur=D[,first=F]")
+            raise InputError(f"--inject {whole!r}: burst schedule must be every=S,dur=D[,first=F]")
         values[match[1]] = float(match[2])
     if "every" not in values or "dur" not in values or not 0 < values["dur"] <= values["every"]:
-        raise NoiseError(f"--inject {whole!r}: need every=S and dur=D with 0 < D <= S")
+        raise InputError(f"--inject {whole!r}: need every=S and dur=D with 0 < D <= S")
     return BurstSchedule(values["every"], values["dur"], values.get("first", values["every"]))

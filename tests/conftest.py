@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
 
 TINY = SynthCorpusConfig(speakers=4, test_speakers=2, utts_per_speaker=3, seed=11)
 
@@ -20,8 +20,9 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_data(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from gatescope.asr.features import FeatureConfig, extract_features
-    from gatescope.asr.prepare import prepare_timit
+    from gatescope.asr.corpora.timit import prepare_timit
+    from gatescope.asr.features.extract import extract_features
+    from gatescope.asr.features.fbank import FeatureConfig
 
     out = prepare_timit(tiny_corpus, tmp_path_factory.mktemp("data") / "data", progress=False)
     for split in ("train", "dev", "test"):
@@ -32,8 +33,8 @@ def tiny_data(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture(scope="session")
 def tiny_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """A small unidirectional LSTM and GRU trained for two epochs on the tiny corpus (exp dirs)."""
-    from gatescope.asr.train import train
-    from gatescope.asr.train_config import TrainConfig
+    from gatescope.asr.training.config import TrainConfig
+    from gatescope.asr.training.trainer import train
 
     root = tmp_path_factory.mktemp("exp")
     dirs = dict(train_dir=str(tiny_data / "train"), valid_dir=str(tiny_data / "dev"))

@@ -12,19 +12,20 @@ import pytest
 import torch
 
 import gatescope.analysis as ga
-from gatescope.analysis.analyze import AnalysisConfig, run_analysis
-from gatescope.analysis.distributions import sample_units, saturation, value_statistics
-from gatescope.analysis.forgetting import frames_to_fraction, half_life, trajectory_distance
-from gatescope.analysis.recorder import record_states
-from gatescope.analysis.selectivity import (
+from gatescope.analysis.memory.analyze import AnalysisConfig, run_analysis
+from gatescope.analysis.memory.distributions import sample_units, saturation, value_statistics
+from gatescope.analysis.memory.forgetting import frames_to_fraction, half_life, trajectory_distance
+from gatescope.analysis.memory.recorder import record_states
+from gatescope.analysis.memory.selectivity import (
     count_selective,
     phoneme_selectivity_index,
     response_rates,
     selectivity_index,
 )
-from gatescope.analysis.states import RunInfo, StateFile, StateWriter
-from gatescope.asr import kaldi_ark, load_model
-from gatescope.asr.datadir import read_table
+from gatescope.analysis.memory.states import RunInfo, StateFile, StateWriter
+from gatescope.asr import load_model
+from gatescope.asr.data.datadir import read_table
+from gatescope.asr.features import ark as kaldi_ark
 from gatescope.cli import main
 
 
@@ -127,11 +128,11 @@ def test_recorder_matches_the_model_and_labels(tiny_models: list[Path], tiny_dat
     # The last layer's recorded h is the encoder output of the fast path.
     feats = kaldi_ark.read_matrix(read_table(data / "feats.scp")[utt])
     stats = kaldi_ark.read_matrix(read_table(data / "cmvn.scp")[read_table(data / "utt2spk")[utt]])
-    from gatescope.asr.inference import normalize
+    from gatescope.asr.decoding.search import normalize
 
     x = normalize(feats, stats, True).unsqueeze(0)
     with torch.no_grad():
-        encoded, _ = model.encoder(model.stack_frames(x))
+        encoded = model.encoder(model.stack_frames(x)).output
     np.testing.assert_allclose(run.state(utt, 1, "h"), encoded[0].numpy(), atol=1e-5)
     labels = run.labels(utt)
     frame_ids = kaldi_ark.read_int_vector(read_table(data / "labels.scp")[utt])
@@ -165,9 +166,9 @@ def test_analysis_report_end_to_end(tiny_models: list[Path], tiny_data: Path, tm
 
 def test_analysis_never_imports_training_code() -> None:
     code = (
-        "import sys, gatescope.analysis.analyze, gatescope.analysis.robustness; "
-        "training = ('gatescope.asr.train', 'gatescope.asr.train_config', 'gatescope.asr.data', "
-        "'gatescope.asr.lightning_module'); "
+        "import sys, gatescope.analysis.memory.analyze, gatescope.analysis.robustness.evaluate; "
+        "training = ('gatescope.asr.training.trainer', 'gatescope.asr.training.config', 'gatescope.asr.data.dataset', "
+        "'gatescope.asr.training.lightning_module'); "
         "bad = [m for m in sys.modules if m in training or m.split('.')[0] in ('pytorch_lightning', 'lightning')]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from gatescope.asr.cells import KINDS, RecurrentStack
+from gatescope.asr.models.cells import KINDS, RecurrentStack
 
 TORCH_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -66,7 +66,7 @@ def test_introspection_path_matches_torch_nn(
         key = rest.replace("_l0", f"_l{layer}")
         torch.testing.assert_close(param.grad, ref_grads[key].grad, atol=1e-5, rtol=1e-4)
     # The fast path of the same module agrees too, and a state dict goes back into torch.nn.
-    out_fast, _ = ours(x, lengths)
+    out_fast = ours(x, lengths).output
     torch.testing.assert_close(out_fast, out.detach(), atol=1e-5, rtol=1e-5)
     ref.load_state_dict(ours.state_dict())
 
@@ -185,7 +185,7 @@ def test_forget_bias_and_residual() -> None:
     plain.load_state_dict(model.state_dict())
     x = torch.randn(1, 4, 6)
     _, _, states = plain(x, return_states=True)
-    out, _ = model(x)
+    out = model(x).output
     first = states[0]["h"] + x
     second_plain, _ = RecurrentStack("lstm", 6, 6, 1).requires_grad_(False), None
     second_plain.load_state_dict({k.replace("_l1", "_l0"): v for k, v in model.state_dict().items() if "_l1" in k})
@@ -196,9 +196,9 @@ def test_padding_gives_zeros_and_the_state_at_the_last_valid_frame() -> None:
     torch.manual_seed(5)
     model = RecurrentStack("fgr", 3, 4, 2)
     x = torch.randn(2, 6, 3)
-    out, final = model(x, torch.tensor([6, 3]))
+    out, final, _ = model(x, torch.tensor([6, 3]))
     assert torch.all(out[1, 3:] == 0)
-    alone, alone_final = model(x[1:, :3])
+    alone, alone_final, _ = model(x[1:, :3])
     torch.testing.assert_close(out[1, :3], alone[0])
     for a, b in zip(final, alone_final, strict=True):
         torch.testing.assert_close(a[:, 1], b[:, 0])
@@ -216,7 +216,7 @@ def test_cudnn_fast_path_matches_introspection_on_gpu(kind: str) -> None:
     model = RecurrentStack(kind, 8, 16, 2, bidirectional=True).cuda()
     x = torch.randn(3, 20, 8, device="cuda")
     lengths = torch.tensor([20, 13, 5])
-    fast, fast_final = model(x, lengths)
+    fast, fast_final, _ = model(x, lengths)
     steps, steps_final, _ = model(x, lengths, return_states=True)
     torch.testing.assert_close(fast, steps, atol=1e-5, rtol=1e-4)
     for a, b in zip(fast_final, steps_final, strict=True):

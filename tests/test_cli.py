@@ -46,8 +46,8 @@ def test_noise_command_perturbs_a_data_dir_and_wavs(tiny_data: Path, tmp_path: P
 
     import numpy as np
 
-    from gatescope.asr.audio import read_audio
-    from gatescope.asr.datadir import read_table, validate_data_dir
+    from gatescope.asr.data.audio import read_audio
+    from gatescope.asr.data.datadir import read_table, validate_data_dir
 
     source = tiny_data / "test"
     out = tmp_path / "test_babble5"
@@ -90,7 +90,7 @@ def test_noise_command_perturbs_a_data_dir_and_wavs(tiny_data: Path, tmp_path: P
 def test_noise_command_errors(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = str(tiny_data / "test")
     cases = [
-        (["--noise", "pink", "--data", source], "--snr is required"),
+        (["--noise", "pink", "--data", source], "needs an SNR"),
         (["--noise", "hiss", "--snr", "3", "--data", source], "unknown noise 'hiss'"),
         (["--noise", "white", "--burst", "x", "--data", source], "expected START:DUR"),
         (["--noise", "babble", "--snr", "3", str(tmp_path / "a.wav")], "needs --babble-data"),

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gatescope.asr.config import load_config
-from gatescope.asr.datadir import validate_data_dir
-from gatescope.asr.errors import InputError
-from gatescope.asr.features import FeatureConfig
+from gatescope.asr.data.datadir import validate_data_dir
+from gatescope.asr.features.fbank import FeatureConfig
 from gatescope.cli import main
+from gatescope.config import load_config
+from gatescope.errors import InputError
 
 
 @pytest.fixture

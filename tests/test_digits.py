@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gatescope.asr.datadir import read_table, validate_data_dir
-from gatescope.asr.digits import prepare_digits
-from gatescope.asr.errors import InputError
+from gatescope.asr.corpora.digits import prepare_digits
+from gatescope.asr.data.datadir import read_table, validate_data_dir
+from gatescope.errors import InputError
 
 
 def _fsdd(root: Path, takes: int = 7) -> Path:

@@ -14,10 +14,12 @@ import torchaudio.compliance.kaldi as kaldi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatescope.asr import kaldi_ark
-from gatescope.asr.datadir import read_ctm, read_table, validate_data_dir
-from gatescope.asr.errors import InputError
-from gatescope.asr.features import FeatureConfig, apply_cmvn, cmvn_stats, extract_features, frame_labels
+from gatescope.asr.data.datadir import read_ctm, read_table, validate_data_dir
+from gatescope.asr.features import ark as kaldi_ark
+from gatescope.asr.features.cmvn import apply_cmvn, cmvn_stats
+from gatescope.asr.features.extract import extract_features, frame_labels
+from gatescope.asr.features.fbank import FeatureConfig
+from gatescope.errors import InputError
 
 
 def test_fbank_equals_torchaudio_kaldi_reference(tiny_data: Path) -> None:
@@ -107,7 +109,7 @@ def _copy_without_features(src: Path, dst: Path) -> Path:
 
 
 def test_resume_and_jobs_give_the_same_features(tiny_data: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("gatescope.asr.features.CHUNK_UTTERANCES", 2)
+    monkeypatch.setattr("gatescope.asr.features.extract.CHUNK_UTTERANCES", 2)
     data = _copy_without_features(tiny_data / "train", tmp_path / "train")
     extract_features(data, FeatureConfig(), jobs=1, progress=False)
     reference = dict(kaldi_ark.read_matrix_scp(data / "feats.scp"))

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gatescope.analysis.robustness import RobustnessConfig, conditions, run_robustness
-from gatescope.asr.decode import decode_data_dir
-from gatescope.asr.scoring import count_errors, reference_errors
+from gatescope.analysis.robustness.evaluate import RobustnessConfig, conditions, run_robustness
+from gatescope.asr.decoding.decode import decode_data_dir
+from gatescope.asr.decoding.scoring import count_errors, reference_errors
 from gatescope.cli import main
 
 
@@ -76,8 +76,8 @@ def test_robustness_command_errors(
 
 
 def test_pocketsphinx_anchor_recognises_digit_words() -> None:
-    from gatescope.analysis.anchor import PocketsphinxAnchor
-    from gatescope.asr.synth.espeak import Espeak, VoiceSettings, run_isolated
+    from gatescope.analysis.robustness.anchor import PocketsphinxAnchor
+    from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings, run_isolated
 
     words = "zero one two three four five six seven eight nine".split()
     anchor = PocketsphinxAnchor(words, max_words=2)

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 
 import gatescope.noise as gn
 from gatescope.asr import Recognizer
-from gatescope.asr.errors import InputError
-from gatescope.asr.features import FeatureConfig, apply_cmvn, cmvn_stats, compute_features
-from gatescope.asr.inference import beam_decode, greedy_decode
-from gatescope.asr.model import AcousticModel, ModelConfig
-from gatescope.asr.online import OnlineCMVN, OnlineFeatures, StreamResampler
-from gatescope.asr.stream_io import pcm_chunks, wav_chunks
+from gatescope.asr.decoding.search import beam_decode, greedy_decode
+from gatescope.asr.features.cmvn import apply_cmvn, cmvn_stats
+from gatescope.asr.features.fbank import FeatureConfig, compute_features
+from gatescope.asr.features.online import OnlineCMVN, OnlineFeatures, StreamResampler
+from gatescope.asr.models.acoustic import AcousticModel, ModelConfig
+from gatescope.asr.streaming.sources import pcm_chunks, wav_chunks
 from gatescope.cli import main
+from gatescope.errors import InputError
 
 SR = 16000
 RNG = np.random.default_rng(0)
@@ -100,7 +101,7 @@ def random_model(cell: str, tokens: int = 12, seed: int = 0) -> AcousticModel:
 def offline(model: AcousticModel, stats: np.ndarray, beam: int = 0) -> str:
     feats = apply_cmvn(compute_features(SIGNAL, FeatureConfig()).numpy(), stats)
     with torch.no_grad():
-        log_probs, _ = model(torch.from_numpy(feats).unsqueeze(0))
+        log_probs = model(torch.from_numpy(feats).unsqueeze(0)).log_probs
     lengths = torch.tensor([log_probs.shape[1]])
     ids = beam_decode(log_probs, lengths, model.tokens, beam)[0] if beam else greedy_decode(log_probs, lengths)[0]
     return " ".join(model.tokens[i] for i in ids)

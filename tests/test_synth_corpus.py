@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gatescope.asr.errors import InputError
+from gatescope.asr.corpora.synth.align import align, load_symbol_map, tokenize
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
+from gatescope.asr.corpora.synth.text import Lexicon, SentenceGenerator, past, plural, third_person
 from gatescope.asr.phones import PhoneMap
-from gatescope.asr.resources import conf_path
-from gatescope.asr.synth.align import align, load_symbol_map, tokenize
-from gatescope.asr.synth.corpus import SynthCorpusConfig, generate_corpus
-from gatescope.asr.synth.espeak import Espeak, VoiceSettings
-from gatescope.asr.synth.text import Lexicon, SentenceGenerator, past, plural, third_person
+from gatescope.errors import InputError
+from gatescope.resources import conf_path
 
 from .conftest import TINY
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gatescope.asr.datadir import read_table, validate_data_dir
-from gatescope.asr.errors import InputError
-from gatescope.asr.prepare import prepare_timit
+from gatescope.asr.corpora.timit import prepare_timit
+from gatescope.asr.data.datadir import read_table, validate_data_dir
 from gatescope.cli import main
+from gatescope.errors import InputError
 
 from .timit_fixture import PHONES, make_timit
 

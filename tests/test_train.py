@@ -12,16 +12,17 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from gatescope.asr import kaldi_ark, load_model
-from gatescope.asr.config import load_config
-from gatescope.asr.data import CTCDataset
-from gatescope.asr.decode import decode_data_dir
-from gatescope.asr.errors import InputError
-from gatescope.asr.model import load_checkpoint
+from gatescope.asr import load_model
+from gatescope.asr.data.dataset import CTCDataset
+from gatescope.asr.decoding.decode import decode_data_dir
+from gatescope.asr.features import ark as kaldi_ark
+from gatescope.asr.models.checkpoint import load_checkpoint
 from gatescope.asr.tokens import TokenTable
-from gatescope.asr.train import train
-from gatescope.asr.train_config import TrainConfig
+from gatescope.asr.training.config import TrainConfig
+from gatescope.asr.training.trainer import train
 from gatescope.cli import main
+from gatescope.config import load_config
+from gatescope.errors import InputError
 
 SMALL = dict(
     num_layers=1,
@@ -119,7 +120,7 @@ def test_load_model_matches_the_checkpoint_and_decodes(tiny_exp: Path, tiny_data
     assert model.tokens[0] == "<blk>" and not model.training
     dataset = CTCDataset(tiny_data / "test", TokenTable(tuple(model.tokens)))
     example = dataset[0]
-    log_probs, _ = model(example.feats.unsqueeze(0))
+    log_probs = model(example.feats.unsqueeze(0)).log_probs
     assert log_probs.shape == (1, example.feats.shape[0], len(model.tokens))
     torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(1, example.feats.shape[0]))
     greedy, out_greedy = decode_data_dir(tiny_exp, tiny_data / "test")
@@ -193,7 +194,7 @@ def test_config_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_auto_resume_skips_a_finished_run_and_extends_a_longer_one(tiny_data: Path, tmp_path: Path) -> None:
-    from gatescope.asr.train import train_or_resume
+    from gatescope.asr.training.trainer import train_or_resume
 
     train_or_resume(_config(tiny_data, max_epochs=1), tmp_path / "exp")
     first = (tmp_path / "exp" / "last.ckpt").stat().st_mtime_ns

@@ -14,16 +14,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatescope.asr.datadir import read_table, validate_data_dir
-from gatescope.asr.errors import InputError
-from gatescope.asr.lang import LangDir, SearchWeights, build_lang, lexicon_decoder, lexicon_search
-from gatescope.asr.librispeech import prepare_librispeech
-from gatescope.asr.lm import NgramLM, train_kneser_ney
-from gatescope.asr.scoring import sclite_alignment
-from gatescope.asr.sphere import encode_header, sphere_bytes
+from gatescope.asr.corpora.librispeech import prepare_librispeech
+from gatescope.asr.corpora.wsj import normalize_transcript, prepare_wsj
+from gatescope.asr.data.datadir import read_table, validate_data_dir
+from gatescope.asr.data.sphere import encode_header, sphere_bytes
+from gatescope.asr.decoding.lang import LangDir, SearchWeights, build_lang, lexicon_decoder, lexicon_search
+from gatescope.asr.decoding.lm import NgramLM, train_kneser_ney
+from gatescope.asr.decoding.scoring import sclite_alignment
 from gatescope.asr.tokens import TokenTable, spell, unspell
-from gatescope.asr.wsj import normalize_transcript, prepare_wsj
 from gatescope.cli import main
+from gatescope.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -126,8 +126,8 @@ def test_wsj_errors_name_the_file(tmp_path: Path) -> None:
         prepare_wsj(tmp_path / "data", None, tmp_path / "out", progress=False)
 
 
-def test_prepare_librispeech(tmp_path: Path) -> None:
-    root = tmp_path / "LibriSpeech"
+def librispeech_fixture(root: Path) -> Path:
+    """Two LibriSpeech subsets (flac, .trans.txt, SPEAKERS.TXT) of two short utterances each under ``root``."""
     for subset, speaker, chapter in (("dev-clean", "84", "121123"), ("train-clean-100", "103", "1240")):
         folder = root / subset / speaker / chapter
         folder.mkdir(parents=True)
@@ -139,6 +139,11 @@ def test_prepare_librispeech(tmp_path: Path) -> None:
         (folder / f"{speaker}-{chapter}.trans.txt").write_text("\n".join(lines) + "\n")
     (root / "SPEAKERS.TXT").write_text(";ID |SEX| SUBSET | MINUTES | NAME\n84 | F | dev-clean | 8.0 | Christie\n"
                                        "103 | F | train-clean-100 | 25 | John\n")  # fmt: skip
+    return root
+
+
+def test_prepare_librispeech(tmp_path: Path) -> None:
+    root = librispeech_fixture(tmp_path / "LibriSpeech")
     out = prepare_librispeech(root, tmp_path / "data", progress=False)
     assert [p.name for p in out] == ["dev_clean", "train_clean_100"]
     for split in out:
@@ -229,15 +234,15 @@ def test_character_targets_and_sclite_alignment() -> None:
 
 def test_char_model_tune_lm_and_decode_with_lang(tiny_data: Path, tmp_path: Path) -> None:
     """The whole word path on the tiny corpus: character CTC training, a lang dir, LM tuning, LM decoding."""
-    from gatescope.asr.decode import decode_data_dir, tune_lm
-    from gatescope.asr.train import train
-    from gatescope.asr.train_config import TrainConfig
+    from gatescope.asr.decoding.decode import decode_data_dir, tune_lm
+    from gatescope.asr.training.config import TrainConfig
+    from gatescope.asr.training.trainer import train
 
     data = {}
     for split in ("train", "dev"):
         target = tmp_path / split
         target.mkdir()
-        for name in ("feats.scp", "cmvn.scp", "utt2spk", "spk2utt", "wav.scp"):
+        for name in ("feats.scp", "cmvn.scp", "feat_conf.yaml", "utt2spk", "spk2utt", "wav.scp"):
             (target / name).write_text((tiny_data / split / name).read_text())
         words = read_table(tiny_data / split / "text.wrd")
         (target / "text").write_text("".join(f"{u} {w.upper()}\n" for u, w in sorted(words.items())))
@@ -250,7 +255,7 @@ def test_char_model_tune_lm_and_decode_with_lang(tiny_data: Path, tmp_path: Path
     )  # fmt: skip
     train(config, tmp_path / "exp")
     lang = LangDir(tmp_path / "lang")
-    best, rate = tune_lm(tmp_path / "exp", data["dev"], lang, [0.5, 1.0], [0.0], beam=8, progress=False)
+    best, rate, _ = tune_lm(tmp_path / "exp", data["dev"], lang, [0.5, 1.0], [0.0], beam=8, progress=False)
     assert (tmp_path / "exp" / "lm_tuning.json").is_file() and best.lm_weight in (0.5, 1.0) and rate >= 0
     _, out = decode_data_dir(tmp_path / "exp", data["dev"], lang=lang)
     assert out.name == "decode_dev_beam8_lm" and (out / "align.txt").read_text().startswith("id: (")

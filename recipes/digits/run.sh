@@ -42,7 +42,7 @@ fi
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "Stage 2: train LSTM and GRU word-CTC models"
   for model in lstm gru; do
-    gatescope train --config ../../conf/digits_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
+    gatescope train --config conf/$model.yaml --out exp/$model --auto-resume progress_bar=$progress
   done
 fi
 

@@ -61,11 +61,11 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  log "Stage 4: train a unidirectional LSTM and a GRU of equal parameter count (conf/synth_{lstm,gru}.yaml)"
+  log "Stage 4: train a unidirectional LSTM and a GRU of equal parameter count (conf/{lstm,gru}.yaml)"
   for model in lstm gru; do
-    gatescope train --config ../../conf/synth_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
+    gatescope train --config conf/$model.yaml --out exp/$model --auto-resume progress_bar=$progress
     if [ "$mct" = true ]; then
-      gatescope train --config ../../conf/synth_$model.yaml --out exp/${model}_mct --auto-resume \
+      gatescope train --config conf/$model.yaml --out exp/${model}_mct --auto-resume \
         progress_bar=$progress noise_prob=0.5 noise_types=white,pink,babble noise_snr_min=0 noise_snr_max=20 max_epochs=40
     fi
   done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Greff et al.'s LSTM variant study in miniature, on the embedded corpus: every cell kind trained with the same
-# budget (epochs, layers, units, seed) from conf/synth_variants.yaml, then decoded on the core test set.
+# budget (epochs, layers, units, seed) from conf/variants.yaml, then decoded on the core test set.
 # Writes exp/variants/results.md: cell, parameter count, test PER.
 #
 #   recipes/synth/variants.sh [--kinds "lstm gru rnn np nig nfg nog niaf noaf cifg fgr lazy"] [key=value ...]
@@ -21,7 +21,7 @@ experiments=()
 for kind in $kinds; do
   out=exp/variants/$kind
   log "training $kind"
-  gatescope train --config ../../conf/synth_variants.yaml --out $out --auto-resume cell=$kind progress_bar=false "$@"
+  gatescope train --config conf/variants.yaml --out $out --auto-resume cell=$kind progress_bar=false "$@"
   gatescope decode --model $out --data data/test
   experiments+=($out)
 done

@@ -44,9 +44,9 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  log "Stage 3: train 4 x 320 LSTM and the GRU of the same size (conf/timit_{lstm,gru}.yaml; a GPU is used if present)"
+  log "Stage 3: train 4 x 320 LSTM and the GRU of the same size (conf/{lstm,gru}.yaml; a GPU is used if present)"
   for model in lstm gru; do
-    gatescope train --config ../../conf/timit_$model.yaml --out exp/$model --auto-resume progress_bar=$progress
+    gatescope train --config conf/$model.yaml --out exp/$model --auto-resume progress_bar=$progress
   done
 fi
 

@@ -61,9 +61,9 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  log "Stage 4: train character CTC LSTM and GRU of equal size (conf/wsj_{lstm,gru}.yaml)"
+  log "Stage 4: train character CTC LSTM and GRU of equal size (conf/{lstm,gru}.yaml)"
   for model in lstm gru; do
-    gatescope train --config ../../conf/wsj_$model.yaml --out exp/$model --auto-resume progress_bar=$progress \
+    gatescope train --config conf/$model.yaml --out exp/$model --auto-resume progress_bar=$progress \
       train_dir=data/$train
   done
 fi

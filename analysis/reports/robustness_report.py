@@ -1,0 +1,181 @@
+"""The robustness report's text, tables and plots, computed from the ``results.json`` dict alone."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from gatescope.analysis.reports.html import HtmlReport
+
+SaveFigure = Callable[[Figure, str], None]
+
+
+def _rate(row: dict[str, Any], model: str) -> float | None:
+    result = row["results"].get(model)
+    return None if result is None else float(result["error_rate"])
+
+
+def _series(summary: dict[str, Any]) -> tuple[list[str], dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    """(every system: models then anchor, noise -> its SNR rows sorted high to low, the clean row)."""
+    systems = list(summary["models"]) + ([summary["anchor"]] if summary["anchor"] else [])
+    rows = summary["conditions"]
+    clean = next(r for r in rows if r["kind"] == "clean")
+    by_noise: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["kind"] == "noise":
+            by_noise.setdefault(row["noise"], []).append(row)
+    for noise in by_noise:
+        by_noise[noise].sort(key=lambda r: -r["snr_db"])
+    return systems, by_noise, clean
+
+
+def snr_figure(summary: dict[str, Any], relative: bool) -> Figure | None:
+    """Error rate (or its relative increase over clean) against SNR: a panel per noise, a line per system."""
+    systems, by_noise, clean = _series(summary)
+    if not by_noise:
+        return None
+    fig, axes = plt.subplots(1, len(by_noise), figsize=(4.2 * len(by_noise), 3.6), sharey=True, squeeze=False)
+    for ax, (noise, rows) in zip(axes[0], by_noise.items(), strict=True):
+        labels = ["clean"] + [f"{r['snr_db']:g}" for r in rows]
+        for system in systems:
+            base = _rate(clean, system)
+            values = [base] + [_rate(r, system) for r in rows]
+            if relative:
+                values = [None if v is None or not base else 100 * (v - base) / base for v in values]
+            style = "--" if system == summary["anchor"] else "-"
+            ax.plot(range(len(labels)), [np.nan if v is None else v for v in values], style, marker="o", label=system)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_title(noise)
+        ax.set_xlabel("SNR (dB)")
+        ax.grid(alpha=0.3)
+    metric = summary["metric"]
+    axes[0][0].set_ylabel(f"{metric} increase over clean (%)" if relative else f"{metric} (%)")
+    axes[0][-1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def reverb_figure(summary: dict[str, Any]) -> Figure | None:
+    """Error rate with reverberation per model (None without reverb conditions)."""
+    systems, _, clean = _series(summary)
+    rows = [r for r in summary["conditions"] if r["kind"] == "reverb"]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    labels = ["clean"] + [r["noise"] for r in rows]
+    width = 0.8 / len(systems)
+    for i, system in enumerate(systems):
+        values = [_rate(clean, system)] + [_rate(r, system) for r in rows]
+        ax.bar(np.arange(len(labels)) + i * width, [v or 0 for v in values], width, label=system)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(systems) - 1) / 2, labels)
+    ax.set_ylabel(f"{summary['metric']} (%)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def burst_figure(summary: dict[str, Any]) -> Figure | None:
+    """Excess error after a burst (burst minus clean, same windows) against time since the burst ended."""
+    bursts = summary["bursts"]
+    if not bursts:
+        return None
+    fig, axes = plt.subplots(1, len(bursts), figsize=(4.2 * len(bursts), 3.4), sharey=True, squeeze=False)
+    for ax, (noise, entry) in zip(axes[0], bursts.items(), strict=True):
+        edges = entry["bins_ms"]
+        centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        for model in summary["models"]:
+            if model in entry:
+                ax.plot(centres, entry[model]["excess"], marker="o", label=model)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(f"{noise} burst ({summary['config']['burst_dur_s']:g} s)")
+        ax.set_xlabel("ms after the burst ends")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"excess {summary['metric']} (points)")
+    axes[0][-1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def headline(summary: dict[str, Any]) -> str:
+    """One sentence per model computed from the results: clean error, mean error at SNR <= 5 dB, burst recovery."""
+    systems, by_noise, clean = _series(summary)
+    parts = []
+    for system in systems:
+        rates = [_rate(r, system) for rows in by_noise.values() for r in rows if r["snr_db"] <= 5]
+        low = [v for v in rates if v is not None]
+        text = f"{system}: {_rate(clean, system):.1f}% clean"
+        if low:
+            text += f", {np.mean(low):.1f}% on average at SNR ≤ 5 dB"
+        excess = [
+            float(np.mean(entry[system]["excess"][:3])) for entry in summary["bursts"].values() if system in entry
+        ]
+        if excess:
+            text += f", {np.mean(excess):+.1f} points in the first windows after a burst"
+        parts.append(text)
+    return f"{summary['metric']} — " + "; ".join(parts) + "."
+
+
+def fill_report(report: HtmlReport, summary: dict[str, Any], save: SaveFigure) -> None:
+    """Every section of the robustness report."""
+    systems, _, _ = _series(summary)
+    report.paragraph(headline(summary))
+    report.paragraph(
+        f"{summary['utterances']} utterances ({summary['audio_minutes']} min) of {summary['data']}, "
+        f"{summary['decoding']} decoding, every system on identical perturbed audio (seed {summary['config']['seed']})."
+    )
+    report.heading(f"{summary['metric']} (%) per condition")
+    rows = [[r["condition"], *[_rate(r, s) for s in systems]] for r in summary["conditions"]]
+    report.table(["condition", *systems], rows)
+    figures = [
+        ("error_vs_snr", snr_figure(summary, relative=False), "Error rate against SNR, one panel per noise type."),
+        ("degradation_vs_snr", snr_figure(summary, relative=True), "Relative increase of the error rate over clean."),
+        ("reverb", reverb_figure(summary), "Error rate under reverberation (synthetic shoebox rooms or given RIRs)."),
+        ("burst_recovery", burst_figure(summary), "Excess error after a noise burst, by time since the burst ended."),
+    ]
+    for name, fig, caption in figures:
+        if fig is not None:
+            save(fig, name)
+            report.figure(fig, caption)
+    if summary["bursts"]:
+        report.heading("Recovery after a burst", 3)
+        report.paragraph(
+            "A burst replaces the speech at the middle of each utterance. Windows are scored against the aligned "
+            "reference phones; excess = burst minus clean error in the same window (points). Reference tokens "
+            "per window are listed to show how much each number rests on."
+        )
+        header = ["noise", "model", *[f"{a}-{b} ms" for a, b in _pairs(next(iter(summary["bursts"].values())))]]
+        body = []
+        for noise, entry in summary["bursts"].items():
+            for model in summary["models"]:
+                if model in entry:
+                    body.append([noise, f"{model} (excess)", *entry[model]["excess"]])
+                    body.append([noise, f"{model} (clean)", *entry[model]["clean"]])
+            first = next(m for m in summary["models"] if m in entry)
+            body.append([noise, "reference tokens", *entry[first]["ref_tokens"]])
+        report.table(header, body)
+    if summary["anchor"]:
+        report.paragraph(
+            f"Anchor: {summary['anchor']} (CMU PocketSphinx with its US-English model, restricted by a grammar to "
+            "the task's words) decoded the same audio."
+        )
+    report.heading("Models", 3)
+    report.table(
+        ["model", "cell", "layers", "hidden", "parameters", "path"],
+        [
+            [n, d["cell"], d["layers"], d["hidden_size"], d["parameters"], d["path"]]
+            for n, d in summary["models"].items()
+        ],
+    )
+    report.heading("Settings and versions", 3)
+    report.settings({**summary["config"], **{f"features.{k}": v for k, v in summary["features"].items()}})
+    report.settings({**summary["versions"], "seconds": summary["seconds"]})
+
+
+def _pairs(entry: dict[str, Any]) -> list[tuple[int, int]]:
+    edges = entry["bins_ms"]
+    return list(itertools.pairwise(edges))

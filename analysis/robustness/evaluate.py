@@ -1,0 +1,368 @@
+"""``gatescope robustness``: every model decoded under every noise condition, on identical perturbed audio.
+
+For each condition (clean; each additive noise at each SNR; reverberation; optionally a noise burst in each
+utterance) the data dir's audio is perturbed once, with a per-utterance seed, and every model (and, for word tasks,
+the PocketSphinx anchor) decodes exactly that audio. Features follow the data dir's ``feat_conf.yaml``; CMVN
+statistics are recomputed per speaker on the perturbed features, as a Kaldi recipe would on a noisy test set.
+
+Bursts (Tang et al. 2017): a noise segment replaces the speech at the same relative place in every utterance.
+Each utterance's hypothesis is aligned to its reference as a whole, every error is charged to a reference phone,
+and the phones are placed in time by their aligned midpoints; the error rate in windows after the burst's end is
+compared with the same windows of the clean decode: the excess error per window is how long the model stays
+disturbed.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from gatescope.analysis.reports.html import HtmlReport, save_figure, versions
+from gatescope.analysis.robustness.anchor import PocketsphinxAnchor
+from gatescope.asr.data.datadir import read_ctm, read_table, require_files
+from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
+from gatescope.asr.decoding.scoring import (
+    SCORING_DROPS,
+    ErrorCounts,
+    fold_for_scoring,
+    reference_errors,
+    score_utterances,
+)
+from gatescope.asr.decoding.search import Hypothesis, normalize, transcribe
+from gatescope.asr.features.cmvn import cmvn_stats
+from gatescope.asr.features.fbank import FeatureConfig, compute_features
+from gatescope.asr.models.acoustic import AcousticModel
+from gatescope.asr.models.checkpoint import experiment_names, load_model
+from gatescope.asr.phones import PhoneMap
+from gatescope.asr.tokens import TokenTable
+from gatescope.config import load_config
+from gatescope.errors import InputError
+from gatescope.files import write_text_atomic
+from gatescope.noise import NoiseSpec
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    """What to measure. ``snrs`` holds dB values and ``clean``; ``noises`` holds noise specs
+    (see :mod:`gatescope.noise.bank`); ``reverb`` without an RT60 means RT60s of :data:`REVERB_RT60S`."""
+
+    noises: tuple[str, ...] = ("white", "pink", "babble")
+    snrs: tuple[str, ...] = ("clean", "20", "10", "5", "0", "-5")
+    bursts: bool = False
+    burst_dur_s: float = 0.3
+    burst_at: float = 0.5  # burst start as a fraction of each utterance
+    burst_bins_ms: tuple[int, ...] = (0, 100, 200, 300, 400, 600)  # window edges after the burst's end
+    beam: int = 0
+    seed: int = 0
+    active_only: bool = False
+    anchor: str = "auto"  # "auto": PocketSphinx for word tasks; "none"; "pocketsphinx"
+
+
+REVERB_RT60S = (0.3, 0.6, 0.9)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One noise condition: clean, an additive noise at an SNR, reverberation, or a burst."""
+
+    kind: str  # "clean", "noise", "reverb" or "burst"
+    noise: str = ""
+    snr_db: float | None = None
+
+    @property
+    def name(self) -> str:
+        if self.kind == "noise":
+            return f"{self.noise}@{self.snr_db:g}dB"
+        return {"clean": "clean", "burst": f"burst:{self.noise}"}.get(self.kind, self.noise)
+
+
+def parse_snrs(values: tuple[str, ...]) -> tuple[bool, list[float]]:
+    """(whether ``clean`` is listed, the dB values)."""
+    numbers = []
+    for value in values:
+        if value == "clean":
+            continue
+        try:
+            numbers.append(float(value))
+        except ValueError:
+            raise InputError(f"--snr: {value!r} is neither a number (dB) nor 'clean'") from None
+    return "clean" in values, numbers
+
+
+def conditions(config: RobustnessConfig) -> list[Condition]:
+    """The conditions a config asks for; clean always comes first (relative degradation needs it)."""
+    _, snrs = parse_snrs(config.snrs)
+    out = [Condition("clean")]
+    try:
+        specs = [NoiseSpec.parse(text) for text in config.noises]
+    except InputError as err:
+        raise InputError(f"--noise: {err}") from None
+    for spec in specs:
+        if spec.additive:
+            out += [Condition("noise", str(spec), snr) for snr in snrs]
+        elif spec.arg:
+            out.append(Condition("reverb", str(spec)))
+        else:
+            out += [Condition("reverb", f"reverb:{rt60}") for rt60 in REVERB_RT60S]
+    if config.bursts:
+        out += [Condition("burst", str(spec)) for spec in specs if spec.additive]
+    return out
+
+
+@dataclass
+class _Model:
+    name: str
+    path: Path
+    model: AcousticModel
+    tokens: TokenTable
+    target: str
+    cmvn: bool
+    norm_vars: bool
+
+    def describe(self) -> dict[str, Any]:
+        hp = self.model.train_config
+        return {
+            "path": str(self.path),
+            "cell": hp["cell"],
+            "layers": hp["num_layers"],
+            "hidden_size": hp["hidden_size"],
+            "bidirectional": hp["bidirectional"],
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+        }
+
+
+@dataclass
+class _Data:
+    """The evaluation data: clean audio, speakers, scored references and (phone tasks) aligned phones."""
+
+    waves: dict[str, np.ndarray]
+    utt2spk: dict[str, str]
+    refs: dict[str, list[str]]
+    aligned: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # utt -> [(mid sample, phone39)]
+
+
+def _load_models(paths: list[Path], feature_dim: int) -> list[_Model]:
+    models = []
+    for path, name in zip(paths, experiment_names(paths), strict=True):
+        model = load_model(path)
+        if model.input_dim != feature_dim:
+            raise InputError(f"{path}: model expects {model.input_dim}-dim features, the data dir has {feature_dim}")
+        hp = model.train_config
+        models.append(
+            _Model(
+                name,
+                path,
+                model,
+                TokenTable(tuple(model.tokens), hp["target"]),
+                hp["target"],
+                hp["cmvn"],
+                hp["norm_vars"],
+            )
+        )
+    if len({m.target for m in models}) != 1:
+        raise InputError("all models must have the same target (phones or words) to share one table")
+    return models
+
+
+def _load_data(data_dir: Path, target: str, sample_rate: int) -> _Data:
+    phone_map = PhoneMap.load() if target == "phones" else None
+    text = read_table(data_dir / "text", allow_empty=True)
+    data = _Data(
+        read_waveforms(data_dir, sample_rate),
+        read_table(data_dir / "utt2spk"),
+        {utt: fold_for_scoring(words.split(), target, phone_map) for utt, words in text.items()},
+    )
+    if phone_map is not None and (data_dir / "phones.ctm").is_file():
+        for utt, spans in read_ctm(data_dir / "phones.ctm", sample_rate).items():
+            folded = [(start, end, phone_map.to39[p]) for start, end, p in spans if p in phone_map.to39]
+            data.aligned[utt] = [((s + e) // 2, p) for s, e, p in folded if p not in SCORING_DROPS]
+    return data
+
+
+def _perturb(
+    condition: Condition, data: _Data, bank: Any, config: RobustnessConfig
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
+    """The condition's audio for every utterance, and the burst spans (burst conditions only)."""
+    if condition.kind == "clean":
+        return data.waves, {}
+    spec = NoiseSpec.parse(condition.noise)
+    burst = Burst(config.burst_at, config.burst_dur_s, relative=True) if condition.kind == "burst" else None
+    waves, spans = {}, {}
+    for utt, wave in data.waves.items():
+        seed = utterance_seed(config.seed, condition.name, utt)
+        waves[utt], span = perturb_waveform(
+            bank, wave, spec, condition.snr_db, seed, data.utt2spk[utt], burst, config.active_only
+        )
+        if span is not None:
+            spans[utt] = span
+    return waves, spans
+
+
+def _features(waves: dict[str, np.ndarray], utt2spk: dict[str, str], config: FeatureConfig) -> tuple[dict, dict]:
+    """Features per utterance and CMVN statistics per speaker, recomputed on this audio."""
+    feats = {utt: compute_features(wave, config).numpy() for utt, wave in waves.items()}
+    by_speaker: dict[str, list[np.ndarray]] = defaultdict(list)
+    for utt, matrix in feats.items():
+        by_speaker[utt2spk[utt]].append(matrix)
+    return feats, {spk: cmvn_stats(mats) for spk, mats in by_speaker.items()}
+
+
+def _decode(
+    model: _Model, feats: dict[str, np.ndarray], stats: dict[str, np.ndarray], data: _Data, beam: int
+) -> dict[str, Hypothesis]:
+    utts = sorted(feats)
+    inputs = [normalize(feats[u], stats[data.utt2spk[u]] if model.cmvn else None, model.norm_vars) for u in utts]
+    with torch.inference_mode():
+        return dict(zip(utts, transcribe(model.model, inputs, beam=beam), strict=True))
+
+
+def _words(model: _Model, hyp: Hypothesis, phone_map: PhoneMap | None) -> list[str]:
+    return fold_for_scoring(model.tokens.decode(hyp.ids), model.target, phone_map)
+
+
+def _window_counts(
+    words: dict[str, list[str]],
+    aligned: dict[str, list[tuple[int, str]]],
+    spans: dict[str, tuple[int, int]],
+    bins_ms: tuple[int, ...],
+    sample_rate: int,
+) -> list[ErrorCounts]:
+    """Errors located in each window ``[end + a, end + b)`` after each utterance's burst end: the whole
+    utterance is aligned, and each error is charged to a reference phone (:func:`reference_errors`), which lies in
+    the window by its aligned midpoint. Counts: ``ref_words`` phones in the window, ``substitutions`` their errors."""
+    out = [ErrorCounts() for _ in bins_ms[:-1]]
+    for utt, (_, end) in spans.items():
+        times = [t for t, _ in aligned.get(utt, [])]
+        charged = reference_errors([p for _, p in aligned.get(utt, [])], words.get(utt, []))
+        for i, (a, b) in enumerate(itertools.pairwise(bins_ms)):
+            lo, hi = end + a * sample_rate // 1000, end + b * sample_rate // 1000
+            inside = [k for k, t in enumerate(times) if lo <= t < hi]
+            out[i].add(ErrorCounts(len(inside), sum(charged[k] for k in inside)))
+    return out
+
+
+def run_robustness(
+    model_paths: list[Path],
+    data_dir: Path,
+    out_dir: Path,
+    config: RobustnessConfig = RobustnessConfig(),
+    babble_dir: Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Decode every model under every condition and write ``results.json``, ``results.csv``, ``hyp/``, plots
+    and ``report.html`` into ``out_dir``. Returns the results dict."""
+    started = time.perf_counter()
+    require_files(data_dir, ("wav.scp", "text", "utt2spk", "feat_conf.yaml"))
+    feature_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
+    models = _load_models(model_paths, feature_config.dim)
+    target = models[0].target
+    data = _load_data(data_dir, target, feature_config.sample_rate)
+    bank = noise_bank_for(babble_dir or data_dir, feature_config.sample_rate, None if babble_dir else data.waves)
+    phone_map = PhoneMap.load() if target == "phones" else None
+    anchor = _anchor(config.anchor, target, data.refs)
+    todo = conditions(config)
+    if config.bursts and not data.aligned:
+        raise InputError(f"{data_dir / 'phones.ctm'}: burst windows need phone alignments (a phone task)")
+    metric = "PER" if target == "phones" else "WER"
+    results: list[dict[str, Any]] = []
+    clean_words: dict[str, dict[str, list[str]]] = {}
+    bursts: dict[str, Any] = {}
+    for condition in tqdm(todo, desc="robustness", unit="condition", disable=not progress):
+        waves, spans = _perturb(condition, data, bank, config)
+        feats, stats = _features(waves, data.utt2spk, feature_config)
+        row: dict[str, Any] = {"condition": condition.name, **asdict(condition), "results": {}}
+        for model in models:
+            hyps = _decode(model, feats, stats, data, config.beam)
+            words = {utt: _words(model, hyp, phone_map) for utt, hyp in hyps.items()}
+            counts = score_utterances(data.refs, words)
+            row["results"][model.name] = {"error_rate": round(counts.rate, 2), **asdict(counts)}
+            write_text_atomic(
+                out_dir / "hyp" / model.name / f"{condition.name}.txt",
+                "".join(f"{u} {' '.join(words[u])}\n" for u in sorted(words)),
+            )
+            if condition.kind == "clean":
+                clean_words[model.name] = words
+            if condition.kind == "burst":
+                window = functools.partial(
+                    _window_counts,
+                    aligned=data.aligned,
+                    spans=spans,
+                    bins_ms=config.burst_bins_ms,
+                    sample_rate=feature_config.sample_rate,
+                )
+                noisy, clean = window(words), window(clean_words[model.name])
+                bursts.setdefault(condition.noise, {"bins_ms": list(config.burst_bins_ms)})[model.name] = {
+                    "burst": [round(c.rate, 2) for c in noisy],
+                    "clean": [round(c.rate, 2) for c in clean],
+                    "excess": [round(n.rate - c.rate, 2) for n, c in zip(noisy, clean, strict=True)],
+                    "ref_tokens": [c.ref_words for c in clean],
+                }
+        if anchor is not None:
+            anchor_words = {utt: anchor.transcribe(wave, feature_config.sample_rate) for utt, wave in waves.items()}
+            lowered = {u: [w.lower() for w in ws] for u, ws in data.refs.items()}  # PocketSphinx is lower case
+            counts = score_utterances(lowered, {u: [w.lower() for w in ws] for u, ws in anchor_words.items()})
+            row["results"][anchor.name] = {"error_rate": round(counts.rate, 2), "anchor": True, **asdict(counts)}
+        results.append(row)
+    summary = {
+        "data": str(data_dir),
+        "utterances": len(data.waves),
+        "audio_minutes": round(sum(len(w) for w in data.waves.values()) / feature_config.sample_rate / 60, 2),
+        "metric": metric,
+        "decoding": f"beam{config.beam}" if config.beam else "greedy",
+        "config": asdict(config),
+        "features": asdict(feature_config),
+        "models": {m.name: m.describe() for m in models},
+        "anchor": anchor.name if anchor else None,
+        "conditions": results,
+        "bursts": bursts,
+        "versions": versions(["pocketsphinx"] if anchor else []),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    _write_outputs(summary, out_dir)
+    return summary
+
+
+def _anchor(choice: str, target: str, refs: dict[str, list[str]]) -> PocketsphinxAnchor | None:
+    """PocketSphinx for word tasks (words or characters), restricted to the references' words."""
+    if choice not in ("auto", "none", "pocketsphinx"):
+        raise InputError(f"--anchor must be auto, none or pocketsphinx, got {choice!r}")
+    word_task = target in ("words", "chars")
+    if choice == "none" or (choice == "auto" and not word_task):
+        return None
+    if not word_task:
+        raise InputError("the PocketSphinx anchor needs a word task (models trained with target=words or chars)")
+    vocabulary = sorted({w for words in refs.values() for w in words})
+    return PocketsphinxAnchor(vocabulary, max(len(r) for r in refs.values()))
+
+
+def _write_outputs(summary: dict[str, Any], out_dir: Path) -> None:
+    from gatescope.analysis.reports import robustness_report as robustness_plots
+
+    write_text_atomic(out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["model", "condition", "kind", "noise", "snr_db", "metric", "error_rate", "ref", "sub", "del", "ins"]
+    )
+    for row in summary["conditions"]:
+        for name, r in row["results"].items():
+            writer.writerow(
+                [name, row["condition"], row["kind"], row["noise"], row["snr_db"], summary["metric"], r["error_rate"],
+                 r["ref_words"], r["substitutions"], r["deletions"], r["insertions"]]
+            )  # fmt: skip
+    write_text_atomic(out_dir / "results.csv", buffer.getvalue())
+    report = HtmlReport("gatescope robustness report")
+    robustness_plots.fill_report(report, summary, lambda fig, name: save_figure(fig, out_dir / f"{name}.png"))
+    report.write(out_dir / "report.html")

@@ -1,0 +1,74 @@
+"""Reading audio for gatescope: WAV, NIST SPHERE (TIMIT, WSJ) and Kaldi ``wav.scp`` pipe entries.
+
+Everything comes back as mono float32 in [-1, 1]. Bad files are refused with one line naming the file and what
+is wrong: unreadable, empty, truncated, multi-channel, or not at the expected sample rate. (libsndfile itself
+reads a truncated file silently, so the header's announced length is checked against the bytes present.)
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from gatescope.asr.data import sphere
+from gatescope.errors import InputError
+
+
+def _check_header_length(path: Path) -> None:
+    if sphere.is_sphere(path):
+        sphere.check_complete(path)
+        return
+    info = sf.info(str(path))
+    if "should be" in info.extra_info:  # libsndfile notes a RIFF/data size larger than the file
+        raise InputError(f"{path}: truncated audio file (header announces more data than the file holds)")
+
+
+def _decode(source: str | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
+    try:
+        audio, rate = sf.read(source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+        raise InputError(f"{name}: unreadable audio ({err})") from None
+    return audio, rate
+
+
+def read_audio(source: str | Path, expected_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Read mono audio from a file path or a Kaldi extended filename (``"sph2pipe -f wav x.wv1 |"``).
+
+    Returns:
+        ``(samples, sample_rate)`` with ``samples`` float32 of shape ``(num_samples,)``.
+
+    Raises:
+        InputError: the file is missing, unreadable, empty, truncated, has more than one channel, or its rate
+            differs from ``expected_rate``.
+    """
+    text = str(source).strip()
+    if text.endswith("|"):
+        command = text[:-1].strip()
+        result = subprocess.run(command, shell=True, capture_output=True, check=False)
+        if result.returncode != 0:
+            raise InputError(
+                f"{command}: command failed with status {result.returncode}: "
+                f"{result.stderr.decode(errors='replace').strip()[:200]}"
+            )
+        audio, rate = _decode(io.BytesIO(result.stdout), command)
+        name = command
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise InputError(f"{path}: no such audio file")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: empty audio file (0 bytes)")
+        audio, rate = _decode(str(path), str(path))
+        _check_header_length(path)
+        name = str(path)
+    if audio.shape[0] == 0:
+        raise InputError(f"{name}: audio has no samples")
+    if audio.shape[1] != 1:
+        raise InputError(f"{name}: expected mono audio, found {audio.shape[1]} channels")
+    if expected_rate is not None and rate != expected_rate:
+        raise InputError(f"{name}: sample rate {rate} Hz, expected {expected_rate} Hz")
+    return audio[:, 0], rate

@@ -1,0 +1,191 @@
+"""A data dir as a CTC dataset: Kaldi ``feats.scp`` + ``text`` + ``cmvn.scp`` -> normalised examples and padded batches.
+
+Utterances that cannot train (missing features, empty transcript, NaN/inf features, more CTC labels than frames
+allow) are found when the set is opened, not mid-epoch: each is an error naming it, or, with
+``skip_bad_utterances``, a warning counted in the log.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from gatescope.asr.data.audio import read_audio
+from gatescope.asr.data.datadir import read_table
+from gatescope.asr.features import ark as kaldi_ark
+from gatescope.asr.features.cmvn import apply_cmvn
+from gatescope.asr.features.fbank import FeatureConfig, compute_features
+from gatescope.asr.tokens import TokenTable
+from gatescope.config import load_config
+from gatescope.errors import InputError
+from gatescope.noise import AugmentConfig, NoiseBank, NoiseSpec, augment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One utterance ready for CTC: id, normalised features ``(frames, dim)`` and target token ids."""
+
+    utt: str
+    feats: Tensor  # (time, dim) float32, CMVN applied
+    targets: Tensor  # (labels,) int64
+
+
+def ctc_min_frames(targets: list[int]) -> int:
+    """Frames CTC needs for a label sequence: one per label plus a blank between each repeated pair."""
+    return len(targets) + sum(1 for a, b in itertools.pairwise(targets) if a == b)
+
+
+class CTCDataset(Dataset[Example]):
+    """The utterances of one data dir with their features and token ids, checked when opened."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        tokens: TokenTable,
+        cmvn: bool = True,
+        norm_vars: bool = True,
+        skip_bad: bool = False,
+        frame_stack: int = 1,
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
+    ) -> None:
+        for name in ("feats.scp", "text", "utt2spk"):
+            if not (data_dir / name).is_file():
+                hint = " (run gatescope features first)" if name == "feats.scp" else ""
+                raise InputError(f"{data_dir / name}: missing{hint}")
+        feats = read_table(data_dir / "feats.scp")
+        text = read_table(data_dir / "text", allow_empty=True)
+        utt2spk = read_table(data_dir / "utt2spk")
+        stats = dict(kaldi_ark.read_matrix_scp(data_dir / "cmvn.scp")) if cmvn else {}
+        if cmvn and not stats:
+            raise InputError(f"{data_dir / 'cmvn.scp'}: missing or empty (needed for cmvn: true)")
+        self.data_dir, self.norm_vars = data_dir, norm_vars
+        self.items: list[tuple[str, str, list[int], int]] = []  # utt, rxfile, targets, frames
+        self.skipped: dict[str, str] = {}
+        for utt in sorted(text):
+            problem = None
+            targets = tokens.encode(text[utt], utt) if text[utt].strip() else []
+            if utt not in feats:
+                problem = "no entry in feats.scp"
+            elif not targets:
+                problem = "empty transcript"
+            if problem is None:
+                matrix = kaldi_ark.read_matrix(feats[utt])
+                if not np.isfinite(matrix).all():
+                    problem = "features contain NaN or inf"
+                elif ctc_min_frames(targets) > -(-matrix.shape[0] // frame_stack):
+                    frames = -(-matrix.shape[0] // frame_stack)
+                    problem = f"{len(targets)} labels need {ctc_min_frames(targets)} frames, only {frames}"
+            if problem is not None:
+                if not skip_bad:
+                    raise InputError(f"{data_dir}: utterance {utt}: {problem} (skip_bad_utterances=true to skip)")
+                self.skipped[utt] = problem
+                log.warning("skipping utterance %s: %s", utt, problem)
+                continue
+            self.items.append((utt, feats[utt], targets, int(matrix.shape[0])))
+        if not self.items:
+            raise InputError(f"{data_dir}: no usable utterances")
+        self.stats = {utt: stats[utt2spk[utt]] for utt, *_ in self.items} if cmvn else {}
+        self.input_dim = int(kaldi_ark.read_matrix(self.items[0][1]).shape[1])
+        self.augmenter = _Augmenter(data_dir, augment, seed) if augment is not None and augment.enabled else None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def frames(self) -> list[int]:
+        return [n for *_, n in self.items]
+
+    def __getitem__(self, index: int | tuple[int, int]) -> Example:
+        """An example by index; ``(index, epoch)`` (from an epoch-tagging sampler) draws its augmentation from
+        ``(seed, epoch, index)``, so a resumed run perturbs exactly as an uninterrupted one."""
+        index, epoch = index if isinstance(index, tuple) else (index, 0)
+        utt, rxfile, targets, _ = self.items[index]
+        if self.augmenter is not None:
+            matrix = self.augmenter.features(utt, epoch, index)
+        else:
+            matrix = kaldi_ark.read_matrix(rxfile)
+        if self.stats:
+            matrix = apply_cmvn(matrix, self.stats[utt], self.norm_vars)
+        return Example(
+            utt,
+            torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)),
+            torch.tensor(targets, dtype=torch.long),
+        )
+
+
+class _Augmenter:
+    """Recomputes an utterance's features from its audio after mixing in noise (multi-condition training)."""
+
+    BABBLE_POOL_UTTERANCES = 200  # other-speaker utterances kept in memory for babble (a seeded subset)
+
+    def __init__(self, data_dir: Path, config: AugmentConfig, seed: int) -> None:
+        for name in ("wav.scp", "feat_conf.yaml"):
+            if not (data_dir / name).is_file():
+                raise InputError(f"{data_dir / name}: missing (noise augmentation recomputes features from audio)")
+        self.config, self.seed = config, seed
+        self.features_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
+        self.wav_scp, self.utt2spk = read_table(data_dir / "wav.scp"), read_table(data_dir / "utt2spk")
+        pool: list[tuple[str, torch.Tensor]] = []
+        if any(NoiseSpec.parse(t).kind == "babble" for t in config.types):
+            utts = sorted(self.wav_scp)
+            picks = np.random.default_rng(seed).permutation(len(utts))[: self.BABBLE_POOL_UTTERANCES]
+            for i in sorted(picks):
+                wave = read_audio(self.wav_scp[utts[i]], self.features_config.sample_rate)[0]
+                pool.append((self.utt2spk[utts[i]], torch.from_numpy(wave)))
+        self.bank = NoiseBank(sample_rate=self.features_config.sample_rate, babble_pool=pool)
+
+    def features(self, utt: str, epoch: int, index: int) -> np.ndarray:
+        wave = torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
+        rng = np.random.default_rng([self.seed, epoch, index])
+        noisy, _ = augment(wave, self.config, self.bank, rng, self.utt2spk[utt])
+        return compute_features(noisy, self.features_config).numpy()
+
+
+@dataclass
+class Batch:
+    """A padded batch: features ``(batch, time, dim)``, targets concatenated, and both lengths."""
+
+    utts: list[str]
+    feats: Tensor  # (batch, time, dim), zero-padded
+    lengths: Tensor  # (batch,)
+    targets: Tensor  # (sum of target lengths,) concatenated, as F.ctc_loss takes them
+    target_lengths: Tensor  # (batch,)
+
+    def target_lists(self) -> list[list[int]]:
+        """The token ids of each utterance (``targets`` split back by ``target_lengths``)."""
+        return [t.tolist() for t in torch.split(self.targets, self.target_lengths.tolist())]
+
+    def to(self, device: torch.device) -> Batch:
+        """The batch on ``device``."""
+        return Batch(
+            self.utts,
+            self.feats.to(device),
+            self.lengths.to(device),
+            self.targets.to(device),
+            self.target_lengths.to(device),
+        )
+
+
+def collate(examples: list[Example]) -> Batch:
+    """Pad a list of examples into a :class:`Batch` (zeros after each utterance's last frame)."""
+    lengths = torch.tensor([e.feats.shape[0] for e in examples])
+    feats = torch.zeros(len(examples), int(lengths.max()), examples[0].feats.shape[1])
+    for i, e in enumerate(examples):
+        feats[i, : e.feats.shape[0]] = e.feats
+    return Batch(
+        [e.utt for e in examples],
+        feats,
+        lengths,
+        torch.cat([e.targets for e in examples]),
+        torch.tensor([len(e.targets) for e in examples]),
+    )

@@ -1,0 +1,32 @@
+"""``gatescope results``: one table of experiments (cell, parameters, error rates per decoded data dir)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gatescope.asr.models.checkpoint import load_model
+
+
+def results_table(experiments: list[Path]) -> str:
+    """A Markdown table of every ``decode_*/result.json`` under each experiment dir."""
+    rows: list[tuple[str, str, str, str, dict[str, str]]] = []
+    columns: list[str] = []
+    for exp in experiments:
+        model = load_model(exp)
+        params = sum(p.numel() for p in model.parameters())
+        scores: dict[str, str] = {}
+        for result in sorted(exp.glob("decode_*/result.json")):
+            data = json.loads(result.read_text())
+            column = f"{data['metric']} {Path(data['data']).name} ({data['decoding']})"
+            scores[column] = f"{data['error_rate']:.2f}"
+            if column not in columns:
+                columns.append(column)
+        hp = model.train_config
+        shape = f"{hp['num_layers']}x{hp['hidden_size']}" + (" bi" if hp["bidirectional"] else "")
+        rows.append((exp.name, str(hp["cell"]), shape, f"{params / 1e6:.2f} M", scores))
+    header = ["experiment", "cell", "layers", "parameters", *columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, cell, shape, size, values in rows:
+        lines.append("| " + " | ".join([name, cell, shape, size, *[values.get(c, "-") for c in columns]]) + " |")
+    return "\n".join(lines)

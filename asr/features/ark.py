@@ -1,0 +1,72 @@
+"""Kaldi ark/scp files through kaldi-io, with the byte offsets that ``feats.scp`` lines need.
+
+kaldi-io prints a KALDI_ROOT warning to stderr when imported; it means nothing here, so it is silenced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+with contextlib.redirect_stderr(io.StringIO()):
+    import kaldi_io
+
+
+def _write_ark(
+    path: Path, items: Iterable[tuple[str, np.ndarray]], writer: Callable[[BinaryIO, np.ndarray, str], None]
+) -> dict[str, str]:
+    """Write ``(key, array)`` pairs to ``path`` atomically (temp file, then rename).
+
+    Returns ``{key: "path:offset"}`` for the scp file, ``path`` absolute.
+    """
+    scp: dict[str, str] = {}
+    absolute = path.resolve()
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            for key, array in items:
+                offset = f.tell() + len(key.encode("latin1")) + 1  # the scp offset points past "key "
+                writer(f, array, key)
+                scp[key] = f"{absolute}:{offset}"
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return scp
+
+
+def write_matrices(path: Path, items: Iterable[tuple[str, np.ndarray]]) -> dict[str, str]:
+    """Binary float matrices (``FM``/``DM``), one per key, as Kaldi's ``copy-feats`` writes them."""
+    return _write_ark(path, items, lambda f, m, k: kaldi_io.write_mat(f, m, key=k))
+
+
+def write_int_vectors(path: Path, items: Iterable[tuple[str, np.ndarray]]) -> dict[str, str]:
+    """Binary int32 vectors, as Kaldi alignments (``ali-to-phones --per-frame``) are written."""
+    return _write_ark(path, items, lambda f, v, k: kaldi_io.write_vec_int(f, v.astype(np.int32), key=k))
+
+
+def read_matrix(rxfile: str) -> np.ndarray:
+    """One matrix from an scp value (``path.ark:offset``)."""
+    return kaldi_io.read_mat(rxfile)
+
+
+def read_int_vector(rxfile: str) -> np.ndarray:
+    """One int32 vector from an scp value (``path.ark:offset``)."""
+    return kaldi_io.read_vec_int(rxfile)
+
+
+def read_matrix_scp(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """``(key, matrix)`` for each line of an scp file, in file order."""
+    for line in path.read_text().splitlines():
+        key, rxfile = line.split(maxsplit=1)
+        yield key, read_matrix(rxfile)
+
+
+def read_matrix_ark(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """``(key, matrix)`` for each entry of an ark file, in file order."""
+    yield from kaldi_io.read_mat_ark(str(path))

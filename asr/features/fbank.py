@@ -1,0 +1,73 @@
+"""Kaldi-compatible log-mel fbank and MFCC (through ``torchaudio.compliance.kaldi``) and their settings.
+
+In: a mono waveform in [-1, 1]. Out: ``(frames, dim)`` float32 features, framed as Kaldi does (snip edges).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchaudio.compliance.kaldi as kaldi
+import torchaudio.functional as AF
+
+from gatescope.errors import InputError
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Feature extraction settings, named as in Kaldi (``--num-mel-bins``, ``--frame-shift``, ...)."""
+
+    kind: str = "fbank"  # "fbank" or "mfcc"
+    num_mel_bins: int = 40
+    num_ceps: int = 13  # mfcc only
+    frame_length_ms: float = 25.0
+    frame_shift_ms: float = 10.0
+    dither: float = 0.0  # Kaldi's default is 1.0; 0 keeps features deterministic
+    add_deltas: bool = False  # append delta and delta-delta (Kaldi add-deltas, window 2)
+    sample_rate: int = 16000
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("fbank", "mfcc"):
+            raise InputError(f"feature kind must be 'fbank' or 'mfcc', got {self.kind!r}")
+
+    @property
+    def dim(self) -> int:
+        base = self.num_mel_bins if self.kind == "fbank" else self.num_ceps
+        return base * (3 if self.add_deltas else 1)
+
+    def frame_samples(self) -> tuple[int, int]:
+        """(window length, shift) in samples."""
+        return (
+            int(self.sample_rate * self.frame_length_ms / 1000),
+            int(self.sample_rate * self.frame_shift_ms / 1000),
+        )
+
+
+def compute_features(waveform: np.ndarray | torch.Tensor, config: FeatureConfig) -> torch.Tensor:
+    """Features of one mono waveform in [-1, 1].
+
+    Args:
+        waveform: ``(num_samples,)`` float.
+    Returns:
+        ``(num_frames, config.dim)`` float32, ``num_frames = 1 + (num_samples - window) // shift`` (Kaldi's
+        snip-edges framing).
+    """
+    wave = torch.as_tensor(waveform, dtype=torch.float32).unsqueeze(0) * 32768.0  # Kaldi works on int16 scale
+    common = dict(
+        frame_length=config.frame_length_ms,
+        frame_shift=config.frame_shift_ms,
+        dither=config.dither,
+        sample_frequency=float(config.sample_rate),
+        num_mel_bins=config.num_mel_bins,
+    )
+    if config.kind == "fbank":
+        feats = kaldi.fbank(wave, **common)
+    else:
+        feats = kaldi.mfcc(wave, num_ceps=config.num_ceps, **common)
+    if config.add_deltas:
+        static = feats.T  # (dim, frames): compute_deltas works along the last axis
+        delta = AF.compute_deltas(static, win_length=5)
+        feats = torch.cat([static, delta, AF.compute_deltas(delta, win_length=5)], dim=0).T
+    return feats.contiguous()

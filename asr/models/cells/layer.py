@@ -1,0 +1,197 @@
+"""One recurrent layer (one or two directions) with a fast path and an introspection path over the same weights.
+
+Standard cells (``lstm``/``np``, cuDNN-form ``gru``, ``rnn``) keep their weights in a one-layer ``torch.nn.LSTM``,
+``GRU`` or ``RNN`` so the fast path is PyTorch's own kernel (cuDNN on GPU). Every cell also runs step by step
+through :mod:`gatescope.asr.models.cells.equations`, which returns every gate at every frame: the introspection path.
+Parameters are named as in a one-layer ``torch.nn`` module (``weight_ih_l0``, ``bias_hh_l0_reverse``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from gatescope.asr.models.cells.equations import LSTMFlags, gru_step, lstm_step, rnn_step
+
+LayerState = tuple[Tensor, ...]  # lstm: (h, c[, gates]); gru/rnn: (h,) -- each (directions, batch, units)
+
+
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each sequence of ``x`` ``(batch, time, ...)`` within its length; padding stays in place."""
+    if lengths is None:
+        return x.flip(1)
+    time = x.shape[1]
+    steps = torch.arange(time, device=x.device).unsqueeze(0)  # (1, time)
+    lengths = lengths.to(x.device).unsqueeze(1)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (batch, time)
+    return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
+
+
+class RecurrentLayer(nn.Module):
+    """A layer of ``family`` ("lstm", "gru" or "rnn") cells.
+
+    Args:
+        flags: the LSTM variant (LSTM family only).
+        proj_size: LSTMP projection of the output (LSTM family; 0 = none).
+        forget_bias: initial forget-gate bias (``b_ih`` rows of f; ``b_hh`` rows 0); None keeps PyTorch's init.
+        cho: GRU in Cho et al.'s formulation instead of cuDNN's.
+    """
+
+    def __init__(
+        self,
+        family: str,
+        input_size: int,
+        hidden_size: int,
+        *,
+        flags: LSTMFlags | None = None,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        forget_bias: float | None = 1.0,
+        cho: bool = False,
+    ) -> None:
+        super().__init__()
+        self.family, self.hidden_size, self.proj_size = family, hidden_size, proj_size
+        self.flags = flags or LSTMFlags()
+        self.cho = cho
+        self.directions = 2 if bidirectional else 1
+        self.suffixes = ["", "_reverse"][: self.directions]
+        self.standard = (
+            (family == "lstm" and self.flags.is_standard) or (family == "gru" and not cho) or family == "rnn"
+        )
+        if proj_size and family != "lstm":
+            raise ValueError("proj_size applies to LSTM-family cells only")
+        if self.standard:
+            module = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[family]
+            extra = {"proj_size": proj_size} if family == "lstm" else {}
+            self.rnn = module(input_size, hidden_size, batch_first=True, bidirectional=bidirectional, **extra)
+        else:
+            self._make_parameters(input_size)
+        if family == "lstm" and forget_bias is not None and "f" in self.flags.gates:
+            row = self.flags.gates.index("f")
+            with torch.no_grad():
+                for suffix in self.suffixes:
+                    self.param("bias_ih", suffix)[row * hidden_size : (row + 1) * hidden_size] = forget_bias
+                    self.param("bias_hh", suffix)[row * hidden_size : (row + 1) * hidden_size] = 0.0
+
+    def _make_parameters(self, input_size: int) -> None:
+        """Variant parameters, shaped as ``torch.nn.LSTM``'s for the rows (gates) the variant has."""
+        hidden = self.hidden_size
+        rows = len(self.flags.gates) if self.family == "lstm" else 3
+        out = self.proj_size or hidden
+        bound = 1.0 / math.sqrt(hidden)
+        for suffix in self.suffixes:
+            shapes = {
+                "weight_ih": (rows * hidden, input_size),
+                "weight_hh": (rows * hidden, out),
+                "bias_ih": (rows * hidden,),
+                "bias_hh": (rows * hidden,),
+            }
+            if self.family == "lstm":
+                if self.flags.peephole_gates:
+                    shapes["weight_peep"] = (len(self.flags.peephole_gates), hidden)
+                if self.flags.full_gate_recurrence:
+                    shapes["weight_gg"] = (3 * hidden, 3 * hidden)
+                if self.proj_size:
+                    shapes["weight_hr"] = (self.proj_size, hidden)
+            for name, shape in shapes.items():
+                self.register_parameter(f"{name}_l0{suffix}", nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+
+    def param(self, name: str, suffix: str) -> Tensor:
+        """The parameter ``{name}_l0{suffix}`` (``weight_ih``, ``_reverse`` ...), wherever this layer keeps it."""
+        owner = self.rnn if self.standard else self
+        return getattr(owner, f"{name}_l0{suffix}", None)  # type: ignore[return-value]
+
+    @property
+    def output_size(self) -> int:
+        return (self.proj_size or self.hidden_size) * self.directions
+
+    def initial_state(self, batch: int, device: torch.device, dtype: torch.dtype) -> LayerState:
+        """Zero state for ``batch`` sequences: ``(h,)``, or ``(h, c)`` for the LSTM family (FGR adds the gates)."""
+        zeros = lambda units: torch.zeros(self.directions, batch, units, device=device, dtype=dtype)  # noqa: E731
+        if self.family != "lstm":
+            return (zeros(self.hidden_size),)
+        state = (zeros(self.proj_size or self.hidden_size), zeros(self.hidden_size))
+        return (*state, zeros(3 * self.hidden_size)) if self.flags.full_gate_recurrence else state
+
+    def forward_fast(self, x: Tensor, lengths: Tensor | None, state: LayerState) -> tuple[Tensor, LayerState]:
+        """PyTorch's kernel (cuDNN on GPU). ``x``: ``(batch, time, features)``."""
+        hx = state if self.family == "lstm" else state[0]
+        if lengths is None:
+            out, final = self.rnn(x, hx)
+        else:
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out_packed, final = self.rnn(packed, hx)
+            out, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=x.shape[1])
+        return out, (tuple(final) if self.family == "lstm" else (final,))
+
+    def forward_steps(
+        self, x: Tensor, lengths: Tensor | None, state: LayerState, record: bool
+    ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
+        """The step-by-step path: same result as :meth:`forward_fast`, plus every gate when ``record``."""
+        mask = None
+        if lengths is not None:
+            mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
+        outputs, finals, records = [], [], []
+        for d, suffix in enumerate(self.suffixes):
+            reverse = d == 1
+            source = reverse_padded(x, lengths) if reverse else x
+            out, final, rec = self._run_direction(source, mask, tuple(s[d] for s in state), suffix, record)
+            if reverse:  # back to input order (reversal within lengths is its own inverse)
+                out = reverse_padded(out, lengths)
+                rec = {k: reverse_padded(v, lengths) for k, v in rec.items()}
+            outputs.append(out)
+            finals.append(final)
+            records.append(rec)
+        joined = {k: torch.cat([r[k] for r in records], dim=2) for k in records[0]} if record else {}
+        final_state = tuple(torch.stack([f[i] for f in finals]) for i in range(len(finals[0])))
+        return torch.cat(outputs, dim=2), final_state, joined
+
+    def _run_direction(
+        self, x: Tensor, mask: Tensor | None, state: LayerState, suffix: str, record: bool
+    ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
+        p = lambda name: self.param(name, suffix)  # noqa: E731
+        weight_hh, bias_hh = p("weight_hh"), p("bias_hh")
+        # One matmul for the whole sequence: (batch, time, rows*H). The recurrent bias is folded in except for
+        # the GRU, whose candidate needs b_hn inside the reset product.
+        bias = p("bias_ih") if self.family == "gru" else p("bias_ih") + bias_hh
+        x_proj = x @ p("weight_ih").T + bias
+        peep, weight_gg, weight_hr = p("weight_peep"), p("weight_gg"), p("weight_hr")
+        current = list(state)
+        outs: list[Tensor] = []
+        recs: list[dict[str, Tensor]] = []
+        for t, x_t in enumerate(x_proj.unbind(1)):
+            if self.family == "lstm":
+                h, c, gates, rec = lstm_step(
+                    self.flags,
+                    x_t,
+                    current[0],
+                    current[1],
+                    current[2] if len(current) > 2 else None,
+                    weight_hh,
+                    peep,
+                    weight_gg,
+                    weight_hr,
+                )
+                new = [h, c] + ([gates] if gates is not None else [])
+            elif self.family == "gru":
+                h, rec = gru_step(self.cho, x_t, current[0], weight_hh, bias_hh)
+                new = [h]
+            else:
+                h, rec = rnn_step(x_t, current[0], weight_hh)
+                new = [h]
+            if mask is not None:  # past a sequence's end: keep its state, emit zeros
+                m = mask[:, t].unsqueeze(1)
+                current = [torch.where(m, n, o) for n, o in zip(new, current, strict=True)]
+                outs.append(h * m)
+                if record:
+                    recs.append({k: v * m for k, v in rec.items()})
+            else:
+                current = new
+                outs.append(h)
+                if record:
+                    recs.append(rec)
+        records = {k: torch.stack([r[k] for r in recs], dim=1) for k in recs[0]} if record else {}
+        return torch.stack(outs, dim=1), tuple(current), records

@@ -1,0 +1,78 @@
+"""The flat training configuration (conf/*.yaml): model, data, optimisation and trainer settings in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatescope.asr.models.acoustic import ModelConfig
+from gatescope.asr.models.cells import KINDS
+from gatescope.asr.tokens import TARGETS
+from gatescope.errors import InputError
+from gatescope.noise import AugmentConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig(ModelConfig):
+    """Every training setting, flat (conf/*.yaml). Model fields come from :class:`ModelConfig`."""
+
+    # data
+    train_dir: str = "data/train"
+    valid_dir: str = "data/dev"
+    target: str = "phones"  # "phones" (48 TIMIT phones, scored on 39), "words" or "chars" (words spelled, with |)
+    cmvn: bool = True
+    norm_vars: bool = True
+    batch_size: int = 16
+    num_workers: int = 0
+    skip_bad_utterances: bool = False
+    # multi-condition training (gatescope.noise, on the fly; needs wav.scp): share of utterances mixed with one
+    # of noise_types (comma-separated noise specs) at an SNR drawn from [noise_snr_min, noise_snr_max] dB
+    noise_prob: float = 0.0
+    noise_types: str = "white,pink,babble"
+    noise_snr_min: float = 0.0
+    noise_snr_max: float = 20.0
+    # optimisation
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "plateau"  # "plateau" (on val_loss), "cosine" or "constant"
+    lr_factor: float = 0.5
+    lr_patience: int = 2
+    grad_clip: float = 5.0
+    max_epochs: int = 20
+    # SpecAugment-style masking (0 width: off)
+    freq_masks: int = 2
+    freq_mask_width: int = 0
+    time_masks: int = 2
+    time_mask_width: int = 0
+    # trainer
+    seed: int = 0
+    accelerator: str = "auto"
+    devices: str = "auto"  # "auto", a count ("2") or a list ("0,1")
+    num_nodes: int = 1
+    strategy: str = "auto"  # e.g. "ddp" for multi-GPU / multi-node
+    precision: str = "32-true"  # "16-mixed" / "bf16-mixed" for mixed precision
+    log_every_n_steps: int = 10
+    progress_bar: bool = True
+
+    def augment_config(self) -> AugmentConfig:
+        """The multi-condition training settings as gatescope.noise takes them (InputError for bad ones)."""
+        try:
+            return AugmentConfig(
+                self.noise_prob,
+                tuple(t for t in self.noise_types.split(",") if t),
+                self.noise_snr_min,
+                self.noise_snr_max,
+            )
+        except InputError as err:
+            raise InputError(f"noise augmentation: {err}") from None
+
+    def __post_init__(self) -> None:
+        checks = {
+            "target": TARGETS,
+            "lr_schedule": ("plateau", "cosine", "constant"),
+            "cell": KINDS,
+            "gru_formulation": ("cudnn", "cho"),
+        }
+        for name, allowed in checks.items():
+            if getattr(self, name) not in allowed:
+                raise InputError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        self.augment_config()

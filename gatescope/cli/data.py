@@ -1,0 +1,67 @@
+"""``gatescope validate-data`` and ``gatescope features``: checking data dirs and extracting their features."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gatescope.cli.common import Parents, Subparsers, add_command, positive_int
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from gatescope.asr.data.datadir import validate_data_dir
+
+    problems = validate_data_dir(args.data_dir)
+    for problem in problems[: args.max_problems]:
+        print(problem, file=sys.stderr)
+    if len(problems) > args.max_problems:
+        print(f"... and {len(problems) - args.max_problems} more problems", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{args.data_dir}: valid Kaldi data dir")
+    return 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    from gatescope.asr.features.extract import extract_features
+    from gatescope.asr.features.fbank import FeatureConfig
+    from gatescope.config import load_config
+    from gatescope.resources import conf_path
+
+    config = load_config(FeatureConfig, args.config or conf_path(f"{args.type}.yaml"), args.overrides)
+    feats = extract_features(args.data_dir, config, jobs=args.jobs, progress=not args.quiet)
+    utts = len(feats.read_text().splitlines())
+    print(f"{feats}: {utts} utterances, {config.kind} dim {config.dim}; cmvn.scp beside it")
+    return 0
+
+
+def register(commands: Subparsers, parents: Parents) -> None:
+    """Add ``validate-data`` and ``features``."""
+    validate = add_command(
+        commands, "validate-data", _validate, parents=[parents.base],
+        help="check a Kaldi data dir as validate_data_dir.sh does",
+        description="Check a Kaldi data dir: required files, sorted unique ids, matching utterance sets,\n"
+        "speaker prefixes, durations > 0, alignments contiguous and inside the audio.\n"
+        "Prints FILE:LINE: PROBLEM for each problem and exits 1 if there is any.",
+        examples=["gatescope validate-data data/train"],
+    )  # fmt: skip
+    validate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    validate.add_argument("--max-problems", type=positive_int, default=20, help="problems to print (default 20)")
+
+    features = add_command(
+        commands, "features", _features, parents=[parents.base, parents.jobs, parents.quiet],
+        help="Kaldi-compatible fbank/MFCC, CMVN stats and frame phone labels as ark/scp",
+        description="Extract Kaldi-compatible features (torchaudio.compliance.kaldi) into DATA_DIR/data/*.ark\n"
+        "with feats.scp, per-speaker cmvn.scp and frame-level phone labels (labels.scp).\n"
+        "Resumable: finished chunks are kept. Settings come from the package's <type>.yaml and key=value.",
+        examples=[
+            "gatescope features data/train --jobs 2",
+            "gatescope features data/train --type mfcc",
+            "gatescope features data/train num_mel_bins=80",
+        ],
+    )  # fmt: skip
+    features.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    features.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config keys")
+    features.add_argument("--type", choices=("fbank", "mfcc"), default="fbank", help="default fbank")
+    features.add_argument("--config", type=Path, help="a features YAML (default: the package's <type>.yaml)")

@@ -1,0 +1,112 @@
+"""``gatescope decode``, ``results``, ``lm`` and ``tune-lm``: decoding, scoring and word LMs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from gatescope.cli.common import Parents, Subparsers, add_command, floats, nonnegative_int, positive_int
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.decode import decode_data_dir
+    from gatescope.asr.decoding.lang import LangDir
+
+    lang = LangDir(args.lang) if args.lang else None
+    rate, out = decode_data_dir(
+        args.model, args.data, args.out, beam=args.beam, lang=lang, lm_weight=args.lm_weight, word_score=args.word_score
+    )
+    result = json.loads((out / "result.json").read_text())
+    print(f"{result['metric']} {rate:.2f}% on {args.data} ({result['decoding']}); details in {out}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.results import results_table
+
+    print(results_table(args.experiments))
+    return 0
+
+
+def _lm(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.lang import build_lang, transcript_words
+
+    info = build_lang(args.text, args.out, order=args.order, extra_words=transcript_words(args.words_from))
+    print(json.dumps(info, indent=1))
+    return 0
+
+
+def _tune_lm(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.decode import tune_lm
+    from gatescope.asr.decoding.lang import LangDir
+
+    weights, rate, saved = tune_lm(
+        args.model, args.data, LangDir(args.lang), args.lm_weights, args.word_scores, args.beam, not args.quiet
+    )
+    print(f"best on {args.data}: lm_weight {weights.lm_weight} word_score {weights.word_score} -> WER {rate:.2f}%")
+    print(f"saved to {saved}")
+    return 0
+
+
+def register(commands: Subparsers, parents: Parents) -> None:
+    """Add ``decode``, ``results``, ``lm`` and ``tune-lm``."""
+    decode = add_command(
+        commands, "decode", _decode, parents=[parents.base],
+        help="decode a data dir and score it (PER on 39 phones, or WER)",
+        description="Decode every utterance of a data dir with a trained model (greedy, or CTC prefix beam\n"
+        "search with --beam N) and score it: hyp.txt, ref.txt, per_utt.txt (sub/del/ins per\n"
+        "utterance and totals) and result.json go into --out (default MODEL/decode_<data>_<mode>).",
+        examples=[
+            "gatescope decode --model exp/lstm --data data/test",
+            "gatescope decode --model exp/lstm/best.ckpt --data data/test --beam 8",
+        ],
+    )  # fmt: skip
+    decode.add_argument("--model", type=Path, required=True, help="experiment dir or checkpoint")
+    decode.add_argument("--data", type=Path, required=True, help="data dir with feats.scp, cmvn.scp and text")
+    decode.add_argument("--beam", type=nonnegative_int, default=0, help="beam size (0: greedy, the default)")
+    decode.add_argument("--out", type=Path, help="output folder")
+    decode.add_argument("--lang", type=Path, help="lang dir (lm.arpa, lexicon.txt): lexicon + LM beam search")
+    decode.add_argument("--lm-weight", type=float, help="LM weight (default: tuned by gatescope tune-lm, else 1)")
+    decode.add_argument("--word-score", type=float, help="word insertion score (default: tuned, else 0)")
+
+    results = add_command(
+        commands, "results", _results, parents=[parents.base],
+        help="table of experiments: cell, size, error rates",
+        description="Print a Markdown table of trained models and every decode result under them.",
+        examples=["gatescope results exp/lstm exp/gru"],
+    )  # fmt: skip
+    results.add_argument("experiments", type=Path, nargs="+", metavar="EXP_DIR")
+
+    lm = add_command(
+        commands, "lm", _lm, parents=[parents.base],
+        help="train a word n-gram LM (modified Kneser-Ney, ARPA) and write a lang dir",
+        description="Train an interpolated modified Kneser-Ney n-gram LM on TEXT (one sentence per line) and\n"
+        "write OUT/lm.arpa, OUT/lexicon.txt (every word spelled in characters, ending with |),\n"
+        "OUT/words.txt and OUT/lang.json: what `gatescope decode --lang OUT` needs.",
+        examples=["gatescope lm --text corpus/lm/lm_text.txt --order 3 --out data/lang --words-from data/train_si84"],
+    )  # fmt: skip
+    lm.add_argument("--text", type=Path, required=True, help="LM training text, one sentence per line")
+    lm.add_argument("--out", type=Path, required=True, help="lang dir to write")
+    lm.add_argument("--order", type=positive_int, default=3, help="n-gram order (default 3)")
+    lm.add_argument(
+        "--words-from", type=Path, action="append", default=[], help="also put this data dir's words in the lexicon"
+    )
+
+    tune = add_command(
+        commands, "tune-lm", _tune_lm, parents=[parents.base, parents.quiet],
+        help="choose the LM weight and word score on a dev set",
+        description="Decode a dev data dir once per (LM weight, word score) pair with the lexicon + LM beam\n"
+        "search and keep the pair with the lowest WER in MODEL/lm_tuning.json, which gatescope decode --lang\n"
+        "then uses.",
+        examples=["gatescope tune-lm --model exp/lstm --data data/dev93 --lang data/lang"],
+    )  # fmt: skip
+    tune.add_argument("--model", type=Path, required=True, help="experiment dir (a character model)")
+    tune.add_argument("--data", type=Path, required=True, help="dev data dir with features")
+    tune.add_argument("--lang", type=Path, required=True, help="lang dir from gatescope lm")
+    tune.add_argument("--lm-weights", type=floats, default=[0.25, 0.5, 1.0, 1.5, 2.0], help="default 0.25,...,2")
+    tune.add_argument(
+        "--word-scores", type=floats, default=[-1.0, 0.0, 1.0, 2.0],
+        help="default -1,0,1,2 (negatives: --word-scores=-1,0)",
+    )  # fmt: skip
+    tune.add_argument("--beam", type=positive_int, default=32, help="beam size (default 32)")

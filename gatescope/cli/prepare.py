@@ -1,0 +1,111 @@
+"""``gatescope prepare timit|digits|wsj|librispeech``: corpora in their distributed layouts -> Kaldi data dirs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command
+
+
+def _report(data_dirs: list[Path]) -> None:
+    from gatescope.asr.data.datadir import describe_data_dir
+
+    for data_dir in data_dirs:
+        print(describe_data_dir(data_dir))
+
+
+def _timit(args: argparse.Namespace) -> int:
+    from gatescope.asr.corpora.timit import SPLITS, prepare_timit
+
+    out = prepare_timit(
+        args.timit_root, args.data_dir, dev_list=args.dev_spk_list, test_list=args.test_spk_list,
+        progress=not args.quiet,
+    )  # fmt: skip
+    _report([out / split for split in SPLITS])
+    return 0
+
+
+def _digits(args: argparse.Namespace) -> int:
+    from gatescope.asr.corpora.digits import prepare_digits
+
+    out = prepare_digits(args.recordings, args.data_dir, test_speaker=args.test_speaker)
+    _report([out / split for split in ("train", "dev", "test")])
+    return 0
+
+
+def _wsj(args: argparse.Namespace) -> int:
+    from gatescope.asr.corpora.wsj import prepare_wsj
+
+    out = prepare_wsj(args.wsj0, args.wsj1, args.data_dir, progress=not args.quiet)
+    _report(sorted(p for p in out.iterdir() if (p / "utt2spk").is_file()))
+    return 0
+
+
+def _librispeech(args: argparse.Namespace) -> int:
+    from gatescope.asr.corpora.librispeech import prepare_librispeech
+
+    _report(list(prepare_librispeech(args.root, args.data_dir, progress=not args.quiet)))
+    return 0
+
+
+def register(commands: Subparsers, parents: Parents) -> None:
+    """Add ``prepare`` and its corpora."""
+    prepare = commands.add_parser(
+        "prepare", help="turn a corpus into Kaldi data dirs (train/dev/test)",
+        description="Prepare Kaldi data dirs from a corpus.", formatter_class=FORMATTER,
+    )  # fmt: skip
+    kinds = prepare.add_subparsers(dest="corpus_kind", metavar="CORPUS", required=True)
+    common = [parents.base, parents.quiet]
+    timit = add_command(
+        kinds, "timit", _timit, parents=common,
+        help="TIMIT (LDC layout) or the synthetic corpus -> DATA_DIR/{train,dev,test}",
+        description="Read a TIMIT-layout corpus (upper or lower case, NIST SPHERE .WAV, .PHN/.WRD/.TXT), drop\n"
+        "SA1/SA2, split train / dev (50 speakers) / core test (24 speakers) by the standard lists,\n"
+        "fold 61 -> 48 phones for `text` and write validated Kaldi data dirs with phone alignments.\n"
+        "A synthetic corpus's own DOC/dev_spk.list and DOC/core_test_spk.list are used when present.",
+        examples=["gatescope prepare timit /data/LDC93S1/TIMIT data/", "gatescope prepare timit corpus/ data/"],
+    )  # fmt: skip
+    timit.add_argument("timit_root", type=Path, metavar="TIMIT_ROOT")
+    timit.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    timit.add_argument("--dev-spk-list", type=Path, help="dev speaker list (default: conf/timit_dev_spk.list)")
+    timit.add_argument(
+        "--test-spk-list", type=Path, help="core-test speaker list (default: conf/timit_core_test_spk.list)"
+    )
+
+    digits = add_command(
+        kinds, "digits", _digits, parents=[parents.base],
+        help="Free Spoken Digit Dataset recordings -> DATA_DIR/{train,dev,test}",
+        description="Prepare the Free Spoken Digit Dataset ({digit}_{speaker}_{take}.wav, 8 kHz): one held-out\n"
+        "speaker is the test set (speaker-disjoint), the last 5 takes of the others the dev set.",
+        examples=["gatescope prepare digits fsdd/recordings data/ --test-speaker theo"],
+    )  # fmt: skip
+    digits.add_argument("recordings", type=Path, metavar="RECORDINGS_DIR")
+    digits.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    digits.add_argument("--test-speaker", default="theo", help="held-out test speaker (default theo)")
+
+    wsj = add_command(
+        kinds, "wsj", _wsj, parents=common,
+        help="WSJ0 [+ WSJ1] (LDC layout) -> DATA_DIR/{train_si84,train_si284,dev93,eval92}",
+        description="Read Wall Street Journal in the LDC disk layout (.wv1 NIST SPHERE, shorten-compressed ones\n"
+        "through sph2pipe or ffmpeg; .dot/.lsn transcripts; the standard index files) and write Kaldi data dirs\n"
+        "with normalised word transcripts (noise markers -> <NOISE>, WSJ annotation marks removed).\n"
+        "train_si284 and dev93 need WSJ1.",
+        examples=[
+            "gatescope prepare wsj /data/LDC93S6B /data/LDC94S13B data/",
+            "gatescope prepare wsj corpus/ corpus/ data/      # the embedded WSJ-style corpus",
+        ],
+    )  # fmt: skip
+    wsj.add_argument("wsj0", type=Path, metavar="WSJ0_ROOT")
+    wsj.add_argument("wsj1", type=Path, nargs="?", metavar="WSJ1_ROOT")
+    wsj.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+
+    libri = add_command(
+        kinds, "librispeech", _librispeech, parents=common,
+        help="LibriSpeech (openslr 12) -> one data dir per subset",
+        description="Read LibriSpeech (ROOT/<subset>/<speaker>/<chapter>/*.flac and *.trans.txt, SPEAKERS.TXT)\n"
+        "and write one validated Kaldi data dir per subset found (train-clean-100 -> train_clean_100).",
+        examples=["gatescope prepare librispeech /data/LibriSpeech data/"],
+    )  # fmt: skip
+    libri.add_argument("root", type=Path, metavar="ROOT")
+    libri.add_argument("data_dir", type=Path, metavar="DATA_DIR")

@@ -1,0 +1,110 @@
+"""Every command, parsed and run for real on tiny inputs through ``gatescope.cli.main`` (exit 0 and its output).
+
+Commands with a fuller test of their own elsewhere (corpus synth, prepare timit, features, validate-data, noise,
+train, decode) are run here too, so this one table shows the whole command line working."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gatescope.cli import build_parser, main
+from tests.test_digits import _fsdd
+from tests.test_wsj import librispeech_fixture, wsj_fixture
+
+COMMANDS = [
+    "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj", "prepare librispeech",
+    "validate-data", "features", "train", "decode", "results", "lm", "tune-lm", "noise", "robustness", "analyze",
+    "stream",
+]  # fmt: skip
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def test_the_table_names_every_command() -> None:
+    parser = build_parser()
+    names = []
+    for name, sub in parser._subparsers._group_actions[0].choices.items():  # type: ignore[union-attr]
+        kinds = sub._subparsers._group_actions[0].choices if sub._subparsers else {}  # type: ignore[union-attr]
+        names += [f"{name} {kind}" for kind in kinds] or [name]
+    assert sorted(names) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_examples_and_the_common_options(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command.split(), "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out and f"gatescope {command}" in out and "--debug" in out
+
+
+def test_corpus_and_prepare_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wsj = tmp_path / "wsj"
+    out = _run(["corpus", "wsj-synth", str(wsj), "--speakers", "3", "--test-speakers", "2", "--utts-per-speaker",
+                "1", "--lm-sentences", "20", "--quiet"], capsys)  # fmt: skip
+    assert json.loads(out)["lm_sentences"] == 20
+    out = _run(["prepare", "wsj", str(wsj), str(wsj), str(tmp_path / "wsj_data"), "--quiet"], capsys)
+    assert "eval92: " in out and "(validated)" in out
+    wsj0, wsj1 = wsj_fixture(tmp_path / "ldc")
+    assert "train_si284" in _run(
+        ["prepare", "wsj", str(wsj0), str(wsj1), str(tmp_path / "ldc_data"), "--quiet"], capsys
+    )
+    libri = librispeech_fixture(tmp_path / "LibriSpeech")
+    assert "dev_clean: 2 utterances" in _run(["prepare", "librispeech", str(libri), str(tmp_path / "libri")], capsys)
+    out = _run(["prepare", "digits", str(_fsdd(tmp_path / "fsdd")), str(tmp_path / "digits")], capsys)
+    assert "test: 70 utterances, 1 speakers" in out
+
+
+def test_train_decode_results_on_tiny_data(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"train_dir: {tiny_data / 'train'}\nvalid_dir: {tiny_data / 'dev'}\nnum_layers: 1\n"
+                      "hidden_size: 16\nmax_epochs: 1\nbatch_size: 4\nprogress_bar: false\n")  # fmt: skip
+    exp = tmp_path / "exp"
+    assert "best checkpoint" in _run(["train", "--config", str(config), "--out", str(exp)], capsys)
+    assert (exp / "feat_conf.yaml").is_file() and (exp / "cmvn_stats.ark").is_file()  # self-contained
+    assert "PER " in _run(["decode", "--model", str(exp), "--data", str(tiny_data / "test"), "--beam", "2"], capsys)
+    assert "| exp | lstm | 1x16 |" in _run(["results", str(exp)], capsys)
+
+
+def test_word_lm_commands(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gatescope.asr.training.config import TrainConfig
+    from gatescope.asr.training.trainer import train
+
+    text = tmp_path / "lm.txt"
+    text.write_text("GO TO THE SHOP\nTHE SHOP IS OPEN\nGO HOME\n")
+    info = json.loads(_run(["lm", "--text", str(text), "--order", "2", "--out", str(tmp_path / "lang")], capsys))
+    assert info["order"] == 2
+    data = tmp_path / "chars"
+    data.mkdir()
+    for name in ("feats.scp", "cmvn.scp", "feat_conf.yaml", "utt2spk", "spk2utt", "wav.scp"):
+        (data / name).write_text((tiny_data / "dev" / name).read_text())
+    utts = sorted(line.split()[0] for line in (data / "utt2spk").read_text().splitlines())
+    (data / "text").write_text("".join(f"{u} GO HOME\n" for u in utts))
+    settings = dict(num_layers=1, hidden_size=8, max_epochs=1, batch_size=4, progress_bar=False, target="chars")
+    train(TrainConfig(train_dir=str(data), valid_dir=str(data), **settings), tmp_path / "exp")
+    out = _run(["tune-lm", "--model", str(tmp_path / "exp"), "--data", str(data), "--lang", str(tmp_path / "lang"),
+                "--lm-weights", "0.5,1", "--word-scores=-1,0", "--beam", "4", "--quiet"], capsys)  # fmt: skip
+    assert "-> WER" in out and (tmp_path / "exp" / "lm_tuning.json").is_file()
+
+
+def test_robustness_analyze_and_stream_run(
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = [arg for path in tiny_models for arg in ("--model", str(path))]
+    test = str(tiny_data / "test")
+    out = _run(["robustness", *models, "--data", test, "--out", str(tmp_path / "rob"), "--noise", "white",
+                "--snr", "clean,10", "--quiet"], capsys)  # fmt: skip
+    assert "report:" in out and (tmp_path / "rob" / "report.html").is_file()
+    out = _run(["analyze", *models, "--data", test, "--out", str(tmp_path / "ana"), "--babble-data",
+                str(tiny_data / "train"), "--quiet", "forgetting_utterances=2", "burst_noises=white",
+                "burst_snrs=replace", "burst_positions=0.3", "sample_units=8", "horizon_ms=400"], capsys)  # fmt: skip
+    assert "report:" in out and len([line for line in out.splitlines() if line.startswith("[")]) == 5
+    wav = (tiny_data / "test" / "wav.scp").read_text().split()[1]
+    out = _run(["stream", "--model", str(tiny_models[1]), "--wav", wav, "--json"], capsys)
+    assert all(json.loads(line)["type"] in ("partial", "final") for line in out.splitlines())
