@@ -47,7 +47,10 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m mypy -p gatescope
+	@# mypy reads the installed package: the strict editable install's tree of links to our files. It runs from
+	@# .venv/ because mypy always searches its working directory first, where the checkout's gatescope/ folder
+	@# would hide asr/, noise/ and analysis/.
+	cd $(VENV) && "$(CURDIR)/$(PY)" -m mypy --config-file "$(CURDIR)/pyproject.toml" -p gatescope
 
 format: setup
 	$(VENV)/bin/ruff format .
