@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.gatescope-installed
 JOBS ?= 2
+# `make demo FSDD=DIR` (FSDD's recordings/ folder) adds the real-speech check to the demo.
+FSDD ?=
 
 .PHONY: setup demo test bench lint format constraints clean
 
@@ -28,7 +30,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml $(FILE_LIST)
 	touch $@
 
 demo: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" recipes/synth/run.sh --jobs $(JOBS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" recipes/synth/run.sh --jobs $(JOBS) $(if $(FSDD),--fsdd "$(abspath $(FSDD))")
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -1,12 +1,14 @@
-"""gatescope.noise: noise sources, SNR mixing, burst insertion and stream perturbation (a pure signal library).
+"""gatescope.noise: noise sources, SNR mixing, burst insertion, stream perturbation and training augmentation
+(speed, channel, noise): a pure signal library.
 
 Imports nothing from gatescope.asr or gatescope.analysis. Waveforms are float32 ``(samples,)`` or
 ``(batch, samples)`` tensors in [-1, 1], on any device.
 """
 
-from gatescope.noise.augment import AugmentConfig, augment
+from gatescope.noise.augment import AugmentConfig, Augmented, augment
 from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
 from gatescope.noise.burst import burst_frames, insert_burst
+from gatescope.noise.channel import Channel, band_limit, highpass, random_channel, speed_perturb, tilt
 from gatescope.noise.colored import colored
 from gatescope.noise.mixing import active_mask, mix, snr_db
 from gatescope.noise.reverb import reverberate, synthetic_rir
@@ -16,22 +18,29 @@ from gatescope.noise.stream import BurstSchedule, StreamPerturber
 __all__ = [
     "KINDS",
     "AugmentConfig",
+    "Augmented",
     "BurstSchedule",
+    "Channel",
     "NoiseBank",
     "NoiseSpec",
     "StreamPerturber",
     "active_mask",
     "augment",
     "babble",
+    "band_limit",
     "burst_frames",
     "clicks",
     "colored",
     "file_noise",
+    "highpass",
     "hum",
     "insert_burst",
     "load_noise_files",
     "mix",
+    "random_channel",
     "reverberate",
     "snr_db",
+    "speed_perturb",
     "synthetic_rir",
+    "tilt",
 ]

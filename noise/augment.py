@@ -1,50 +1,105 @@
-"""Multi-condition training: each training utterance is, with some probability, mixed with a random noise at a
-random SNR, on the fly (Kim et al.'s multi-condition training, as Kaldi's ``augment_data_dir.py`` does offline)."""
+"""Data augmentation for training, on the fly and seeded, as Kaldi and ESPnet recipes do it: speed perturbation,
+a random recording channel (band-limit, tilt, high-pass, level), additive noise at a random SNR (Kim et al.'s
+multi-condition training, as Kaldi's ``augment_data_dir.py`` does offline) and a vocal-tract length warp that
+the feature extractor applies (``vtln_warp``).
+
+In: one utterance's waveform and a ``numpy.random.Generator``. Out: the perturbed waveform, the warp factor for
+its features, and a description of what was drawn.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from torch import Tensor
 
 from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
+from gatescope.noise.channel import random_channel, speed_perturb
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """``prob``: share of utterances perturbed; ``types``: noise specs drawn uniformly; SNR uniform in
-    [``snr_min``, ``snr_max``] dB (measured on active speech)."""
+    """``prob``: share of utterances mixed with noise, one of ``types`` (drawn uniformly) at an SNR uniform in
+    [``snr_min``, ``snr_max``] dB (measured on active speech). ``speed_factors``: one drawn per utterance (e.g.
+    0.9, 1.0, 1.1). ``channel_prob``: share of utterances put through a random channel. ``vtlp_max``: the
+    vocal-tract warp is uniform in [1 - vtlp_max, 1 + vtlp_max] (0: none)."""
 
     prob: float = 0.0
     types: tuple[str, ...] = ("white", "pink", "babble")
     snr_min: float = 0.0
     snr_max: float = 20.0
+    speed_factors: tuple[float, ...] = ()
+    channel_prob: float = 0.0
+    vtlp_max: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.prob <= 1.0:
-            raise InputError(f"noise augmentation probability must be in [0, 1], got {self.prob}")
+        for name in ("prob", "channel_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snr_min > self.snr_max:
             raise InputError(f"noise SNR range is empty: [{self.snr_min}, {self.snr_max}]")
+        if not 0.0 <= self.vtlp_max <= 0.2:
+            raise InputError(f"vtlp_max must be in [0, 0.2], got {self.vtlp_max}")
+        if any(not 0.5 <= f <= 2.0 for f in self.speed_factors):
+            raise InputError(f"speed factors must be in [0.5, 2], got {self.speed_factors}")
         for text in self.types:
             NoiseSpec.parse(text)
 
     @property
-    def enabled(self) -> bool:
+    def noise_enabled(self) -> bool:
+        """Whether any utterance gets noise."""
         return self.prob > 0 and bool(self.types)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any augmentation is switched on."""
+        return self.noise_enabled or bool(self.speed_factors) or self.channel_prob > 0 or self.vtlp_max > 0
+
+
+class Augmented(NamedTuple):
+    """One utterance as augmented: its waveform, the warp its features take, and what was done to it."""
+
+    wave: Tensor
+    vtln_warp: float
+    description: str
 
 
 def augment(
-    speech: Tensor, config: AugmentConfig, bank: NoiseBank, rng: np.random.Generator, speaker: str | None = None
-) -> tuple[Tensor, str]:
-    """``speech`` ``(samples,)``, perturbed or not as ``rng`` draws; returns it with a description of what was
-    done (``"clean"`` or ``"pink@7.3dB"``). ``speaker`` is kept out of babble."""
-    if rng.random() >= config.prob:
-        return speech, "clean"
-    spec = NoiseSpec.parse(config.types[int(rng.integers(len(config.types)))])
-    seed = int(rng.integers(2**31))
-    if not spec.additive:
-        return bank.perturb(speech, spec, None, seed), str(spec)
-    snr = float(rng.uniform(config.snr_min, config.snr_max))
-    return bank.perturb(speech, spec, snr, seed, exclude_speaker=speaker, active_only=True), f"{spec}@{snr:.1f}dB"
+    speech: Tensor,
+    config: AugmentConfig,
+    bank: NoiseBank,
+    rng: np.random.Generator,
+    speaker: str | None = None,
+    max_speed: float = 2.0,
+) -> Augmented:
+    """``speech`` ``(samples,)`` perturbed as ``rng`` draws (speed, then channel, then noise; the warp last).
+    ``speaker`` is kept out of babble; a speed factor above ``max_speed`` is not used (1.0 instead), so a tight
+    utterance keeps enough frames for its CTC labels. The draws are the same whatever is switched off."""
+    speed = float(rng.choice(config.speed_factors)) if config.speed_factors else 1.0
+    channel = random_channel(rng) if rng.random() < config.channel_prob else None
+    noisy, spec_text, snr, seed = rng.random() < config.prob, "", 0.0, int(rng.integers(2**31))
+    if noisy and config.types:
+        spec_text = config.types[int(rng.integers(len(config.types)))]
+        snr = float(rng.uniform(config.snr_min, config.snr_max))
+    warp = float(rng.uniform(1 - config.vtlp_max, 1 + config.vtlp_max)) if config.vtlp_max else 1.0
+    done = []
+    if speed != 1.0 and speed <= max_speed:
+        speech = speed_perturb(speech, speed)
+        done.append(f"speed{speed:g}")
+    if channel is not None:
+        speech = channel.apply(speech, bank.sample_rate)
+        done.append(str(channel))
+    if spec_text:
+        spec = NoiseSpec.parse(spec_text)
+        if spec.additive:
+            speech = bank.perturb(speech, spec, snr, seed, exclude_speaker=speaker, active_only=True)
+            done.append(f"{spec}@{snr:.1f}dB")
+        else:
+            speech = bank.perturb(speech, spec, None, seed)
+            done.append(str(spec))
+    if warp != 1.0:
+        done.append(f"vtlp{warp:.3f}")
+    return Augmented(speech, warp, " ".join(done) or "clean")

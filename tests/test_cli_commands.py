@@ -16,7 +16,7 @@ from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
     "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj", "prepare librispeech",
-    "validate-data", "features", "train", "decode", "results", "lm", "tune-lm", "noise", "robustness", "analyze",
+    "validate-data", "features", "train", "decode", "score-real", "results", "lm", "tune-lm", "noise", "robustness", "analyze",
     "stream",
 ]  # fmt: skip
 
@@ -69,7 +69,15 @@ def test_train_decode_results_on_tiny_data(tiny_data: Path, tmp_path: Path, caps
     assert "best checkpoint" in _run(["train", "--config", str(config), "--out", str(exp)], capsys)
     assert (exp / "feat_conf.yaml").is_file() and (exp / "cmvn_stats.ark").is_file()  # self-contained
     assert "PER " in _run(["decode", "--model", str(exp), "--data", str(tiny_data / "test"), "--beam", "2"], capsys)
-    assert "| exp | lstm | 1x16 |" in _run(["results", str(exp)], capsys)
+    fsdd = tmp_path / "fsdd"
+    fsdd.mkdir()
+    (fsdd / "wav.scp").write_text((tiny_data / "test" / "wav.scp").read_text())
+    (fsdd / "text.wrd").write_text((tiny_data / "test" / "text.wrd").read_text())
+    out = _run(["score-real", "--model", str(exp), "--data", str(fsdd), "--out", str(exp / "real_fsdd"), "--quiet"],
+               capsys)  # fmt: skip
+    assert out.startswith("PER ") and "real recordings" in out
+    table = _run(["results", str(exp)], capsys)
+    assert "| exp | lstm | 1x16 |" in table and "PER real (FSDD)" in table
 
 
 def test_word_lm_commands(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from scipy.signal import welch
 
 import gatescope.noise as gn
 from gatescope.asr.features.fbank import FeatureConfig, compute_features
-from gatescope.errors import InputError
+from gatescope.errors import ConfigError, InputError
 from gatescope.noise.mixing import fit_length, noise_gain
 
 SR = 16000
@@ -245,12 +245,59 @@ def test_augment_probability_and_snr_range() -> None:
     assert gn.augment(speech, never, bank, np.random.default_rng(0))[0] is speech
     always = gn.AugmentConfig(prob=1.0, types=("pink",), snr_min=5.0, snr_max=15.0)
     for seed in range(5):
-        out, what = gn.augment(speech, always, bank, np.random.default_rng(seed))
+        out, _, what = gn.augment(speech, always, bank, np.random.default_rng(seed))
         mask = gn.active_mask(speech).numpy()
         measured = numpy_snr(speech.numpy(), (out - speech).numpy(), mask)
         assert what.startswith("pink@") and 5.0 - 0.1 <= measured <= 15.0 + 0.1
     with pytest.raises(InputError, match="SNR range is empty"):
         gn.AugmentConfig(prob=0.5, snr_min=10, snr_max=0)
+
+
+def test_speed_perturbation_changes_the_length_and_keeps_the_signal() -> None:
+    speech = speech_like(SR, 0)
+    for factor in (0.9, 1.1):
+        out = gn.speed_perturb(speech, factor)
+        assert abs(out.shape[0] - speech.shape[0] / factor) <= 2
+    assert gn.speed_perturb(speech, 1.0) is speech
+    with pytest.raises(ConfigError, match="speed factor"):
+        gn.speed_perturb(speech, 3.0)
+
+
+def test_band_limit_removes_everything_above_the_cutoff() -> None:
+    noise = gn.colored("white", SR * 2, seed=3)
+    limited = gn.band_limit(noise, 4000, SR)
+    freqs, power = welch(limited.numpy(), SR, nperseg=1024)
+    _, before = welch(noise.numpy(), SR, nperseg=1024)
+    above, below = freqs > 4200, (freqs > 300) & (freqs < 3600)
+    assert power[above].mean() < 1e-4 * before[above].mean()  # more than 40 dB down
+    assert 0.8 < power[below].mean() / before[below].mean() < 1.2
+    assert limited.shape == noise.shape
+
+
+def test_tilt_has_the_requested_slope() -> None:
+    noise = gn.colored("white", SR * 4, seed=4)
+    freqs, flat = welch(noise.numpy(), SR, nperseg=2048)
+    _, tilted = welch(gn.tilt(noise, 3.0, SR).numpy(), SR, nperseg=2048)
+    band = (freqs > 250) & (freqs < 6000)
+    slope = np.polyfit(np.log2(freqs[band]), 10 * np.log10(tilted[band] / flat[band]), 1)[0]
+    assert abs(slope - 3.0) < 0.3
+
+
+def test_augmentation_is_seeded_and_reproducible() -> None:
+    speech = speech_like(SR, 1)
+    config = gn.AugmentConfig(prob=0.5, types=("pink",), speed_factors=(0.9, 1.0, 1.1), channel_prob=0.5, vtlp_max=0.1)
+    bank = gn.NoiseBank()
+    seen = set()
+    for seed in range(12):
+        first = gn.augment(speech, config, bank, np.random.default_rng(seed))
+        again = gn.augment(speech, config, bank, np.random.default_rng(seed))
+        assert torch.equal(first.wave, again.wave) and first == (first.wave, again.vtln_warp, again.description)
+        assert 0.9 <= first.vtln_warp <= 1.1
+        seen |= set(first.description.split())
+    assert any(d.startswith("speed") for d in seen) and any(d.startswith("pink@") for d in seen)
+    assert any(d.startswith("bl") or d.startswith("tilt") for d in seen)
+    with pytest.raises(InputError, match="vtlp_max"):
+        gn.AugmentConfig(vtlp_max=0.5)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

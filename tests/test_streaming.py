@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import gatescope.noise as gn
 from gatescope.asr import Recognizer
 from gatescope.asr.decoding.search import beam_decode, greedy_decode
-from gatescope.asr.features.cmvn import apply_cmvn, cmvn_stats
+from gatescope.asr.features.cmvn import OnlineCMVN, apply_cmvn, cmvn_stats
 from gatescope.asr.features.fbank import FeatureConfig, compute_features
-from gatescope.asr.features.online import OnlineCMVN, OnlineFeatures, StreamResampler
+from gatescope.asr.features.online import OnlineFeatures, StreamResampler
 from gatescope.asr.models.acoustic import AcousticModel, ModelConfig
 from gatescope.asr.streaming.sources import pcm_chunks, wav_chunks
 from gatescope.cli import main

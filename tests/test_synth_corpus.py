@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from pathlib import Path
 
@@ -54,6 +55,17 @@ def test_layout_and_formats(tiny_corpus: Path) -> None:
         words = [line.split() for line in wav.with_suffix(".WRD").read_text().splitlines()]
         assert [w[2] for w in words] == [t.text for t in tokenize(txt[2])]
         assert all(int(w[0]) >= ends[0] and int(w[1]) <= starts[-1] for w in words)
+
+
+def test_no_phone_is_doubled_inside_a_word(tiny_corpus: Path) -> None:
+    """TIMIT never writes ``r r`` or ``er er`` inside a word; nor may the mapping ("zero" is ``z ih r ow``)."""
+    fold = PhoneMap.load().to39
+    for wav in _utterance_files(tiny_corpus):
+        phones = [line.split() for line in wav.with_suffix(".PHN").read_text().splitlines()]
+        for start, end, _ in (line.split() for line in wav.with_suffix(".WRD").read_text().splitlines()):
+            inside = [fold.get(p[2], p[2]) for p in phones if int(p[0]) >= int(start) and int(p[1]) <= int(end)]
+            doubled = [a for a, b in itertools.pairwise(inside) if a == b and a != "sil"]
+            assert not doubled, f"{wav.with_suffix('.PHN')}: {doubled} doubled in word {start}-{end}"
 
 
 def test_boundaries_are_acoustically_right(tiny_corpus: Path) -> None:
@@ -150,3 +162,12 @@ def test_grammar_is_deterministic_and_inflects() -> None:
     assert (plural("box"), plural("city"), plural("day")) == ("boxes", "cities", "days")
     assert (past("bake"), past("carry"), past("play")) == ("baked", "carried", "played")
     assert third_person("watch") == "watches"
+
+
+def test_real_speech_references_use_the_corpus_phonemization() -> None:
+    """Real recordings are scored against the same phones the embedded corpus would write for their words."""
+    from gatescope.asr.decoding.real_speech import reference_phones
+
+    assert reference_phones(["zero"]) == ["z", "ih", "r", "ow"]
+    assert reference_phones(["three", "eight"]) == ["th", "r", "iy", "ey", "t"]
+    assert reference_phones(["author"]) == ["aa", "th", "er"]  # no "er er"

@@ -256,7 +256,8 @@ def test_noise_augmentation_is_on_the_fly_seeded_and_resumable(tiny_data: Path, 
     assert a.feats.shape == clean[0].feats.shape
     assert (a.feats - clean[0].feats).abs().mean() > 0.1
     # Training with augmentation resumes exactly as well.
-    overrides = dict(noise_prob=0.5, noise_types="white,babble", max_epochs=2)
+    overrides = dict(noise_prob=0.5, noise_types="white,babble", max_epochs=2, speed_factors="0.9,1.0,1.1",
+                     channel_prob=0.5, vtlp_max=0.1)  # fmt: skip
     train(_config(tiny_data, **overrides), tmp_path / "straight")
     train(_config(tiny_data, **{**overrides, "max_epochs": 1}), tmp_path / "resumed")
     train(_config(tiny_data, **overrides), tmp_path / "resumed", resume=True)
@@ -266,3 +267,40 @@ def test_noise_augmentation_is_on_the_fly_seeded_and_resumable(tiny_data: Path, 
         assert torch.equal(a_sd[key], b_sd[key]), key
     with pytest.raises(InputError, match="unknown noise"):
         _config(tiny_data, noise_prob=0.5, noise_types="hiss")
+    with pytest.raises(InputError, match="speed factors"):
+        _config(tiny_data, speed_factors="0.9,3")
+
+
+def test_speed_channel_and_warp_augmentation_change_the_features_reproducibly(tiny_data: Path) -> None:
+    from gatescope.noise import AugmentConfig
+
+    tokens = TokenTable.for_target("phones", {})
+    clean = CTCDataset(tiny_data / "train", tokens)
+    shapes = set()
+    for config in (
+        AugmentConfig(speed_factors=(0.9, 1.1)),
+        AugmentConfig(channel_prob=1.0),
+        AugmentConfig(vtlp_max=0.1),
+    ):
+        data = CTCDataset(tiny_data / "train", tokens, augment=config, seed=1)
+        a, b = data[(2, 0)], data[(2, 0)]
+        assert torch.equal(a.feats, b.feats) and not torch.equal(a.feats, clean[2].feats)
+        shapes.add(a.feats.shape[0] == clean[2].feats.shape[0])
+    assert shapes == {True, False}  # speed changes the length, the channel and the warp do not
+
+
+@pytest.mark.parametrize("mode", ["utterance", "sliding", "none"])
+def test_cmvn_modes(tiny_data: Path, mode: str) -> None:
+    from gatescope.asr.features.cmvn import OnlineCMVN
+
+    tokens = TokenTable.for_target("phones", {})
+    data = CTCDataset(tiny_data / "dev", tokens, cmvn=mode)
+    raw = kaldi_ark.read_matrix(data.items[0][1])
+    feats = data[0].feats.numpy()
+    if mode == "utterance":
+        np.testing.assert_allclose(feats.mean(0), 0, atol=1e-4)
+        np.testing.assert_allclose(feats.std(0), 1, atol=1e-3)
+    elif mode == "sliding":  # exactly what streaming computes frame by frame
+        np.testing.assert_allclose(feats, OnlineCMVN("sliding", None, True).apply(raw), atol=1e-6)
+    else:
+        np.testing.assert_allclose(feats, raw)

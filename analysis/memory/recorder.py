@@ -52,11 +52,12 @@ class _Inputs:
             raise InputError(f"{data_dir}: features have {self.features.dim} dims, the model expects {model.input_dim}")
         self.wav_scp, self.utt2spk = read_table(data_dir / "wav.scp"), read_table(data_dir / "utt2spk")
         hp = model.train_config
-        self.cmvn = hp.get("cmvn", True)
+        self.cmvn = model.cmvn_mode
         self.norm_vars = hp.get("norm_vars", True)
-        self.stats = dict(kaldi_ark.read_matrix_scp(data_dir / "cmvn.scp")) if self.cmvn else {}
-        if self.cmvn and not self.stats:
-            raise InputError(f"{data_dir / 'cmvn.scp'}: missing (the model was trained with CMVN)")
+        by_speaker = self.cmvn == "speaker"
+        self.stats = dict(kaldi_ark.read_matrix_scp(data_dir / "cmvn.scp")) if by_speaker else {}
+        if by_speaker and not self.stats:
+            raise InputError(f"{data_dir / 'cmvn.scp'}: missing (the model was trained with per-speaker CMVN)")
         self.phone_map = PhoneMap.load()
         self.phones = tuple(self.phone_map.labels39)
         self.labels61: dict[str, str] = {}
@@ -89,12 +90,12 @@ class _Inputs:
         if perturb is not None:
             wave, span = perturb(utt, wave)
         raw = compute_features(wave, self.features).numpy()
-        stats = self.stats[self.utt2spk[utt]] if self.cmvn else None
+        stats = self.stats.get(self.utt2spk[utt])
         if span is not None:
             window, shift = self.features.frame_samples()
             first, end = burst_frames(span, window, shift, num_frames=raw.shape[0])
             span = (first // stack, -(-end // stack))  # output frames touched by the burst
-        return normalize(raw, stats, self.norm_vars), span
+        return normalize(raw, self.cmvn, stats, self.norm_vars), span
 
 
 def record_states(

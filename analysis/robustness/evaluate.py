@@ -128,7 +128,7 @@ class _Model:
     model: AcousticModel
     tokens: TokenTable
     target: str
-    cmvn: bool
+    cmvn: str  # the model's cmvn_mode
     norm_vars: bool
 
     def describe(self) -> dict[str, Any]:
@@ -167,7 +167,7 @@ def _load_models(paths: list[Path], feature_dim: int) -> list[_Model]:
                 model,
                 TokenTable(tuple(model.tokens), hp["target"]),
                 hp["target"],
-                hp["cmvn"],
+                model.cmvn_mode,
                 hp["norm_vars"],
             )
         )
@@ -223,7 +223,7 @@ def _decode(
     model: _Model, feats: dict[str, np.ndarray], stats: dict[str, np.ndarray], data: _Data, beam: int
 ) -> dict[str, Hypothesis]:
     utts = sorted(feats)
-    inputs = [normalize(feats[u], stats[data.utt2spk[u]] if model.cmvn else None, model.norm_vars) for u in utts]
+    inputs = [normalize(feats[u], model.cmvn, stats[data.utt2spk[u]], model.norm_vars) for u in utts]
     with torch.inference_mode():
         return dict(zip(utts, transcribe(model.model, inputs, beam=beam), strict=True))
 

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table
 from gatescope.asr.features import ark as kaldi_ark
-from gatescope.asr.features.cmvn import apply_cmvn
+from gatescope.asr.features.cmvn import CMVN_MODES, normalize_features
 from gatescope.asr.features.fbank import FeatureConfig, compute_features
 from gatescope.asr.tokens import TokenTable
 from gatescope.config import load_config
@@ -51,7 +51,7 @@ class CTCDataset(Dataset[Example]):
         self,
         data_dir: Path,
         tokens: TokenTable,
-        cmvn: bool = True,
+        cmvn: str = "speaker",
         norm_vars: bool = True,
         skip_bad: bool = False,
         frame_stack: int = 1,
@@ -65,10 +65,13 @@ class CTCDataset(Dataset[Example]):
         feats = read_table(data_dir / "feats.scp")
         text = read_table(data_dir / "text", allow_empty=True)
         utt2spk = read_table(data_dir / "utt2spk")
-        stats = dict(kaldi_ark.read_matrix_scp(data_dir / "cmvn.scp")) if cmvn else {}
-        if cmvn and not stats:
-            raise InputError(f"{data_dir / 'cmvn.scp'}: missing or empty (needed for cmvn: true)")
-        self.data_dir, self.norm_vars = data_dir, norm_vars
+        if cmvn not in CMVN_MODES:
+            raise InputError(f"CMVN mode must be one of {CMVN_MODES}, got {cmvn!r}")
+        by_speaker = cmvn == "speaker"
+        stats = dict(kaldi_ark.read_matrix_scp(data_dir / "cmvn.scp")) if by_speaker else {}
+        if by_speaker and not stats:
+            raise InputError(f"{data_dir / 'cmvn.scp'}: missing or empty (needed for per-speaker CMVN)")
+        self.data_dir, self.norm_vars, self.cmvn, self.frame_stack = data_dir, norm_vars, cmvn, frame_stack
         self.items: list[tuple[str, str, list[int], int]] = []  # utt, rxfile, targets, frames
         self.skipped: dict[str, str] = {}
         for utt in sorted(text):
@@ -94,7 +97,7 @@ class CTCDataset(Dataset[Example]):
             self.items.append((utt, feats[utt], targets, int(matrix.shape[0])))
         if not self.items:
             raise InputError(f"{data_dir}: no usable utterances")
-        self.stats = {utt: stats[utt2spk[utt]] for utt, *_ in self.items} if cmvn else {}
+        self.stats = {utt: stats[utt2spk[utt]] for utt, *_ in self.items} if by_speaker else {}
         self.input_dim = int(kaldi_ark.read_matrix(self.items[0][1]).shape[1])
         self.augmenter = _Augmenter(data_dir, augment, seed) if augment is not None and augment.enabled else None
 
@@ -109,13 +112,13 @@ class CTCDataset(Dataset[Example]):
         """An example by index; ``(index, epoch)`` (from an epoch-tagging sampler) draws its augmentation from
         ``(seed, epoch, index)``, so a resumed run perturbs exactly as an uninterrupted one."""
         index, epoch = index if isinstance(index, tuple) else (index, 0)
-        utt, rxfile, targets, _ = self.items[index]
+        utt, rxfile, targets, frames = self.items[index]
         if self.augmenter is not None:
-            matrix = self.augmenter.features(utt, epoch, index)
+            min_frames = (ctc_min_frames(targets) + 1) * self.frame_stack
+            matrix = self.augmenter.features(utt, epoch, index, frames, min_frames)
         else:
             matrix = kaldi_ark.read_matrix(rxfile)
-        if self.stats:
-            matrix = apply_cmvn(matrix, self.stats[utt], self.norm_vars)
+        matrix = normalize_features(matrix, self.cmvn, self.stats.get(utt), self.norm_vars)
         return Example(
             utt,
             torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)),
@@ -124,19 +127,19 @@ class CTCDataset(Dataset[Example]):
 
 
 class _Augmenter:
-    """Recomputes an utterance's features from its audio after mixing in noise (multi-condition training)."""
+    """Recomputes an utterance's features from its audio after augmenting it (speed, channel, noise, warp)."""
 
     BABBLE_POOL_UTTERANCES = 200  # other-speaker utterances kept in memory for babble (a seeded subset)
 
     def __init__(self, data_dir: Path, config: AugmentConfig, seed: int) -> None:
         for name in ("wav.scp", "feat_conf.yaml"):
             if not (data_dir / name).is_file():
-                raise InputError(f"{data_dir / name}: missing (noise augmentation recomputes features from audio)")
+                raise InputError(f"{data_dir / name}: missing (augmentation recomputes features from the audio)")
         self.config, self.seed = config, seed
         self.features_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
         self.wav_scp, self.utt2spk = read_table(data_dir / "wav.scp"), read_table(data_dir / "utt2spk")
         pool: list[tuple[str, torch.Tensor]] = []
-        if any(NoiseSpec.parse(t).kind == "babble" for t in config.types):
+        if config.noise_enabled and any(NoiseSpec.parse(t).kind == "babble" for t in config.types):
             utts = sorted(self.wav_scp)
             picks = np.random.default_rng(seed).permutation(len(utts))[: self.BABBLE_POOL_UTTERANCES]
             for i in sorted(picks):
@@ -144,11 +147,14 @@ class _Augmenter:
                 pool.append((self.utt2spk[utts[i]], torch.from_numpy(wave)))
         self.bank = NoiseBank(sample_rate=self.features_config.sample_rate, babble_pool=pool)
 
-    def features(self, utt: str, epoch: int, index: int) -> np.ndarray:
+    def features(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> np.ndarray:
+        """``utt`` augmented as ``(seed, epoch, index)`` draws; a speed-up that would leave fewer than
+        ``min_frames`` of its ``frames`` is not applied."""
         wave = torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
         rng = np.random.default_rng([self.seed, epoch, index])
-        noisy, _ = augment(wave, self.config, self.bank, rng, self.utt2spk[utt])
-        return compute_features(noisy, self.features_config).numpy()
+        max_speed = frames / min_frames if min_frames else 2.0
+        out = augment(wave, self.config, self.bank, rng, self.utt2spk[utt], max_speed=max_speed)
+        return compute_features(out.wave, self.features_config, out.vtln_warp).numpy()
 
 
 @dataclass

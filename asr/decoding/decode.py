@@ -56,7 +56,7 @@ def run_model(model_path: Path, data_dir: Path, batch_size: int) -> Emissions:
     hp = model.train_config
     tokens = TokenTable(tuple(model.tokens), hp["target"])
     dataset = CTCDataset(
-        data_dir, tokens, cmvn=hp["cmvn"], norm_vars=hp["norm_vars"], skip_bad=False, frame_stack=model.frame_stack
+        data_dir, tokens, cmvn=model.cmvn_mode, norm_vars=hp["norm_vars"], skip_bad=False, frame_stack=model.frame_stack
     )
     if dataset.input_dim != model.input_dim:
         raise InputError(

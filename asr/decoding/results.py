@@ -9,7 +9,8 @@ from gatescope.asr.models.checkpoint import load_model
 
 
 def results_table(experiments: list[Path]) -> str:
-    """A Markdown table of every ``decode_*/result.json`` under each experiment dir."""
+    """A Markdown table of every ``decode_*/result.json`` (and ``real_*/result.json``, real recordings scored by
+    ``gatescope score-real``) under each experiment dir."""
     rows: list[tuple[str, str, str, str, dict[str, str]]] = []
     columns: list[str] = []
     for exp in experiments:
@@ -20,6 +21,12 @@ def results_table(experiments: list[Path]) -> str:
             data = json.loads(result.read_text())
             column = f"{data['metric']} {Path(data['data']).name} ({data['decoding']})"
             scores[column] = f"{data['error_rate']:.2f}"
+            if column not in columns:
+                columns.append(column)
+        for result in sorted(exp.glob("real_*/result.json")):  # gatescope score-real --out EXP/real_<set>
+            data = json.loads(result.read_text())
+            column = f"{data['metric']} real ({result.parent.name.removeprefix('real_').upper()})"
+            scores[column] = f"{data['rate']:.2f}"
             if column not in columns:
                 columns.append(column)
         hp = model.train_config

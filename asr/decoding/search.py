@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gatescope.asr.features.cmvn import apply_cmvn
+from gatescope.asr.features.cmvn import normalize_features
 from gatescope.asr.models.acoustic import AcousticModel
 
 
@@ -76,11 +76,10 @@ def beam_decode(log_probs: Tensor, lengths: Tensor, tokens: list[str], beam: int
     return [h.ids for h in beam_paths(log_probs, lengths, tokens, beam)]
 
 
-def normalize(feats: np.ndarray, stats: np.ndarray | None, norm_vars: bool) -> Tensor:
-    """Raw ``(frames, dim)`` features as the model saw them in training (CMVN with ``stats`` when given)."""
-    if stats is not None:
-        feats = apply_cmvn(feats, stats, norm_vars)
-    return torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))
+def normalize(feats: np.ndarray, mode: str, speaker_stats: np.ndarray | None, norm_vars: bool) -> Tensor:
+    """Raw ``(frames, dim)`` features as the model saw them in training (``mode``: its ``cmvn_mode``)."""
+    normalised = normalize_features(feats, mode, speaker_stats, norm_vars)
+    return torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))
 
 
 def pad(feats: list[Tensor]) -> tuple[Tensor, Tensor]:

@@ -45,11 +45,14 @@ class FeatureConfig:
         )
 
 
-def compute_features(waveform: np.ndarray | torch.Tensor, config: FeatureConfig) -> torch.Tensor:
+def compute_features(
+    waveform: np.ndarray | torch.Tensor, config: FeatureConfig, vtln_warp: float = 1.0
+) -> torch.Tensor:
     """Features of one mono waveform in [-1, 1].
 
     Args:
         waveform: ``(num_samples,)`` float.
+        vtln_warp: Kaldi's vocal-tract length warp of the mel bins (1.0: none; training augmentation draws one).
     Returns:
         ``(num_frames, config.dim)`` float32, ``num_frames = 1 + (num_samples - window) // shift`` (Kaldi's
         snip-edges framing).
@@ -61,6 +64,7 @@ def compute_features(waveform: np.ndarray | torch.Tensor, config: FeatureConfig)
         dither=config.dither,
         sample_frequency=float(config.sample_rate),
         num_mel_bins=config.num_mel_bins,
+        vtln_warp=vtln_warp,
     )
     if config.kind == "fbank":
         feats = kaldi.fbank(wave, **common)

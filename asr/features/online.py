@@ -3,8 +3,7 @@
 * :class:`OnlineFeatures` buffers samples across chunks and emits a frame as soon as its 25 ms window is complete.
   Kaldi's snip-edges frames are computed independently of each other, so the frames equal those of
   :func:`~gatescope.asr.features.fbank.compute_features` on the whole signal (to float rounding).
-* :class:`OnlineCMVN` normalises with fixed statistics (the training set's, pooled over speakers) or with a causal
-  sliding window (Kaldi ``apply-cmvn-sliding --center=false``).
+  (CMVN frame by frame is :class:`~gatescope.asr.features.cmvn.OnlineCMVN`.)
 * :class:`StreamResampler` is a causal polyphase FIR resampler whose output does not depend on the chunking.
 """
 
@@ -17,8 +16,6 @@ from scipy.signal import firwin
 
 from gatescope.asr.features.fbank import FeatureConfig, compute_features
 from gatescope.errors import InputError
-
-SLIDING_WINDOW_FRAMES = 600  # Kaldi's apply-cmvn-sliding default (6 s)
 
 
 class OnlineFeatures:
@@ -43,47 +40,6 @@ class OnlineFeatures:
         self.buffer = self.buffer[ready * self.shift :]  # keep the overlap the next frame needs
         self.frames_done += ready
         return frames
-
-
-class OnlineCMVN:
-    """Mean (and variance) normalisation frame by frame: ``mode`` ``"global"`` with ``stats``, or ``"sliding"``
-    over the last :data:`SLIDING_WINDOW_FRAMES` frames including the current one; ``"none"`` passes through."""
-
-    def __init__(self, mode: str, stats: np.ndarray | None, norm_vars: bool, window: int = SLIDING_WINDOW_FRAMES):
-        if mode not in ("global", "sliding", "none"):
-            raise InputError(f"CMVN mode must be global, sliding or none, got {mode!r}")
-        if mode == "global" and stats is None:
-            raise InputError("global CMVN needs statistics (the training set's cmvn.scp)")
-        self.mode, self.norm_vars, self.window = mode, norm_vars, window
-        if stats is not None:
-            count = stats[0, -1]
-            self.mean = stats[0, :-1] / count
-            self.std = np.sqrt(np.maximum(stats[1, :-1] / count - self.mean**2, 1e-10))
-        self.history = np.zeros((0, 0))
-
-    def apply(self, frames: np.ndarray) -> np.ndarray:
-        """Normalise frames ``(frames, dim)`` as they arrive."""
-        if self.mode == "none" or frames.shape[0] == 0:
-            return frames.astype(np.float32)
-        if self.mode == "global":
-            out = frames - self.mean
-            return (out / self.std if self.norm_vars else out).astype(np.float32)
-        history = np.concatenate([self.history, frames]) if self.history.size else frames.astype(np.float64)
-        start = history.shape[0] - frames.shape[0]
-        out = np.empty_like(frames, dtype=np.float64)
-        cumsum = np.cumsum(np.vstack([np.zeros(history.shape[1]), history]), axis=0)
-        cumsq = np.cumsum(np.vstack([np.zeros(history.shape[1]), history**2]), axis=0)
-        for i in range(frames.shape[0]):
-            t = start + i
-            lo = max(0, t - self.window + 1)
-            n = t + 1 - lo
-            mean = (cumsum[t + 1] - cumsum[lo]) / n
-            out[i] = history[t] - mean
-            if self.norm_vars:
-                var = np.maximum((cumsq[t + 1] - cumsq[lo]) / n - mean**2, 1e-10)
-                out[i] /= np.sqrt(var)
-        self.history = history[-(self.window - 1) :] if self.window > 1 else history[:0]
-        return out.astype(np.float32)
 
 
 class StreamResampler:

@@ -72,6 +72,13 @@ class AcousticModel(nn.Module):
         )
         self.output = nn.Linear(self.encoder.output_size, num_tokens)
 
+    @property
+    def cmvn_mode(self) -> str:
+        """How its features were normalised in training: ``speaker``, ``utterance``, ``sliding`` or ``none``."""
+        if not self.train_config.get("cmvn", True):
+            return "none"
+        return str(self.train_config.get("cmvn_mode", "speaker"))
+
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Output frames for ``lengths`` input frames (a partial stack at the end counts as a frame)."""
         return (lengths + self.frame_stack - 1) // self.frame_stack

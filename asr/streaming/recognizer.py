@@ -24,8 +24,9 @@ import torch
 from torch import Tensor
 
 from gatescope.asr.decoding.search import make_beam_decoder
+from gatescope.asr.features.cmvn import OnlineCMVN, streaming_cmvn
 from gatescope.asr.features.fbank import FeatureConfig
-from gatescope.asr.features.online import OnlineCMVN, OnlineFeatures
+from gatescope.asr.features.online import OnlineFeatures
 from gatescope.asr.models.acoustic import AcousticModel
 from gatescope.asr.models.checkpoint import experiment_features, load_model
 from gatescope.asr.tokens import TokenTable
@@ -76,7 +77,8 @@ class Recognizer:
     Args:
         model: an :class:`AcousticModel` (from :func:`load_model`) or an experiment dir / checkpoint.
         beam: 0 for greedy search, else the prefix beam size.
-        cmvn: ``"global"`` (training statistics), ``"sliding"`` or ``"none"``.
+        cmvn: ``"global"`` (training statistics), ``"sliding"`` or ``"none"``; None: what matches the model's
+            training normalisation (see :func:`~gatescope.asr.features.cmvn.streaming_cmvn`).
         endpoint_ms: a run of frames whose best token is blank or a silence token that ends a segment (0: never).
         perturber: perturb the incoming audio (live noise injection).
         shadow: also run a clean copy of the state; see :meth:`memory_distance`.
@@ -86,7 +88,7 @@ class Recognizer:
         self,
         model: AcousticModel | str | Path,
         beam: int = 0,
-        cmvn: str = "global",
+        cmvn: str | None = None,
         endpoint_ms: float = 600.0,
         perturber: StreamPerturber | None = None,
         shadow: bool = False,
@@ -94,6 +96,7 @@ class Recognizer:
         cmvn_stats: np.ndarray | None = None,
     ) -> None:
         self.model = load_model(model) if not isinstance(model, AcousticModel) else model
+        cmvn = cmvn or streaming_cmvn(self.model.cmvn_mode)
         if self.model.config.bidirectional:
             raise InputError("streaming needs a unidirectional model; this one is bidirectional")
         if features is None or (cmvn == "global" and cmvn_stats is None):

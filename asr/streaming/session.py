@@ -31,7 +31,7 @@ class StreamSettings:
     rate: int | None = None  # of --stdin-pcm (default: the model's)
     chunk_ms: float = 100.0
     beam: int = 0
-    cmvn: str = "global"
+    cmvn: str | None = None  # None: as the model was trained
     endpoint_ms: float = 600.0
     json: bool = False
     inject: str | None = None
@@ -111,9 +111,10 @@ def _chunks(settings: StreamSettings, rate: int, stats: sources.SourceStats, err
     return chunks
 
 
-def run_session(settings: StreamSettings, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> str:
-    """Stream the chosen source through the model, printing events to ``out`` and notes to ``err``; returns the
-    whole transcript."""
+def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[str] | None = None) -> str:
+    """Stream the chosen source through the model, printing events to ``out`` and notes to ``err`` (default: the
+    process's standard output and error); returns the whole transcript."""
+    out, err = out or sys.stdout, err or sys.stderr
     if sum([settings.mic, settings.wav is not None, settings.stdin_pcm]) != 1:
         raise ConfigError("choose one audio source: --mic, --wav FILE or --stdin-pcm")
     recognizer = _recognizer(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gatescope.asr.features.cmvn import CMVN_MODES
 from gatescope.asr.models.acoustic import ModelConfig
 from gatescope.asr.models.cells import KINDS
 from gatescope.asr.tokens import TARGETS
@@ -20,6 +21,7 @@ class TrainConfig(ModelConfig):
     valid_dir: str = "data/dev"
     target: str = "phones"  # "phones" (48 TIMIT phones, scored on 39), "words" or "chars" (words spelled, with |)
     cmvn: bool = True
+    cmvn_mode: str = "speaker"  # "speaker" (Kaldi's per-speaker stats), "utterance" or "sliding" (causal, 6 s)
     norm_vars: bool = True
     batch_size: int = 16
     num_workers: int = 0
@@ -30,6 +32,10 @@ class TrainConfig(ModelConfig):
     noise_types: str = "white,pink,babble"
     noise_snr_min: float = 0.0
     noise_snr_max: float = 20.0
+    # more augmentation on the fly (also recomputes features from the audio, seeded the same way)
+    speed_factors: str = ""  # e.g. "0.9,1.0,1.1": one drawn per utterance (Kaldi's speed perturbation)
+    channel_prob: float = 0.0  # share of utterances through a random channel (band-limit, tilt, high-pass, level)
+    vtlp_max: float = 0.0  # vocal-tract length perturbation: fbank warp uniform in [1 - vtlp_max, 1 + vtlp_max]
     # optimisation
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -56,13 +62,17 @@ class TrainConfig(ModelConfig):
     def augment_config(self) -> AugmentConfig:
         """The multi-condition training settings as gatescope.noise takes them (InputError for bad ones)."""
         try:
+            speeds = tuple(float(f) for f in self.speed_factors.split(",") if f)
             return AugmentConfig(
                 self.noise_prob,
                 tuple(t for t in self.noise_types.split(",") if t),
                 self.noise_snr_min,
                 self.noise_snr_max,
+                speeds,
+                self.channel_prob,
+                self.vtlp_max,
             )
-        except InputError as err:
+        except ValueError as err:
             raise InputError(f"noise augmentation: {err}") from None
 
     def __post_init__(self) -> None:
@@ -71,6 +81,7 @@ class TrainConfig(ModelConfig):
             "lr_schedule": ("plateau", "cosine", "constant"),
             "cell": KINDS,
             "gru_formulation": ("cudnn", "cho"),
+            "cmvn_mode": CMVN_MODES,
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:

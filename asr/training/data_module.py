@@ -78,7 +78,7 @@ class CTCDataModule(pl.LightningDataModule):
         batch_size: int,
         seed: int,
         num_workers: int = 0,
-        cmvn: bool = True,
+        cmvn: str = "speaker",
         norm_vars: bool = True,
         skip_bad: bool = False,
         frame_stack: int = 1,

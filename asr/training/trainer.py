@@ -65,7 +65,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         config.batch_size,
         config.seed,
         config.num_workers,
-        config.cmvn,
+        config.cmvn_mode if config.cmvn else "none",
         config.norm_vars,
         config.skip_bad_utterances,
         config.frame_stack,

@@ -1,4 +1,4 @@
-"""``gatescope decode``, ``results``, ``lm`` and ``tune-lm``: decoding, scoring and word LMs."""
+"""``gatescope decode``, ``score-real``, ``results``, ``lm`` and ``tune-lm``: decoding, scoring and word LMs."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _tune_lm(args: argparse.Namespace) -> int:
 
 
 def register(commands: Subparsers, parents: Parents) -> None:
-    """Add ``decode``, ``results``, ``lm`` and ``tune-lm``."""
+    """Add ``decode``, ``score-real``, ``results``, ``lm`` and ``tune-lm``."""
     decode = add_command(
         commands, "decode", _decode, parents=[parents.base],
         help="decode a data dir and score it (PER on 39 phones, or WER)",
@@ -69,6 +69,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
     decode.add_argument("--lang", type=Path, help="lang dir (lm.arpa, lexicon.txt): lexicon + LM beam search")
     decode.add_argument("--lm-weight", type=float, help="LM weight (default: tuned by gatescope tune-lm, else 1)")
     decode.add_argument("--word-score", type=float, help="word insertion score (default: tuned, else 0)")
+    register_score_real(commands, parents)
 
     results = add_command(
         commands, "results", _results, parents=[parents.base],
@@ -110,3 +111,33 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="default -1,0,1,2 (negatives: --word-scores=-1,0)",
     )  # fmt: skip
     tune.add_argument("--beam", type=positive_int, default=32, help="beam size (default 32)")
+
+
+def _score_real(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.real_speech import score_recordings
+
+    score = score_recordings(args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet)
+    where = f"; details in {args.out}" if args.out else ""
+    print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
+          f"({score.empty_hypotheses} with no output){where}")  # fmt: skip
+    return 0
+
+
+def register_score_real(commands: Subparsers, parents: Parents) -> None:
+    """Add ``score-real``."""
+    score = add_command(
+        commands, "score-real", _score_real, parents=[parents.base, parents.quiet],
+        help="score a model on real recordings with word transcripts, through the streaming path",
+        description="Stream every recording of --data (wav.scp; words in text.wrd, else text) through the model as\n"
+        "a microphone would deliver it and score the result: WER for word models, PER on 39 phones for\n"
+        "phone models, whose references are eSpeak NG's phonemization of the known words mapped to TIMIT\n"
+        "labels exactly as the embedded corpus is. Any folder of real recordings works once it is a data dir\n"
+        "(gatescope prepare digits makes one from the Free Spoken Digit Dataset).",
+        examples=["gatescope score-real --model exp/lstm --data data/fsdd/train --data data/fsdd/test --out exp/real"],
+    )  # fmt: skip
+    score.add_argument("--model", type=Path, required=True, help="experiment dir (unidirectional)")
+    score.add_argument("--data", type=Path, action="append", required=True, help="data dir of recordings (repeat)")
+    score.add_argument("--out", type=Path, help="write hyp.txt, ref.txt and result.json here")
+    score.add_argument(
+        "--cmvn", choices=("global", "sliding", "none"), help="as gatescope stream (default: as the model was trained)"
+    )

@@ -3,7 +3,10 @@
 # models of equal size -> decoding -> summary table -> noise-robustness report -> memory analysis.
 #
 #   recipes/synth/run.sh [--stage N] [--stop-stage N] [--jobs J] [--speakers S] [--utts-per-speaker U] [--seed X]
-#                        [--progress true|false] [--noise-dir DIR] [--mct true|false]
+#                        [--progress true|false] [--noise-dir DIR] [--mct true|false] [--fsdd DIR]
+#
+# --fsdd DIR (the Free Spoken Digit Dataset's recordings/ folder) adds the real-speech check to stage 5: every
+# model streams those real recordings and is scored at phone level (column "PER real (FSDD)" of the results).
 #
 # --mct true also trains multi-condition (noise-augmented) twins, exp/lstm_mct and exp/gru_mct (half the training
 # utterances mixed on the fly with white, pink or babble noise at 0-20 dB; 40 epochs, as noisy data takes longer
@@ -21,9 +24,14 @@ utts_per_speaker=25
 seed=0
 progress=true
 mct=false
+fsdd=  # real recordings for the real-speech check (FSDD's recordings/ folder); none: the check is skipped
 noise_dir=  # recorded noises for the robustness stage (default: ../shared/data/noise when present)
 
 . "$(dirname "$0")/../parse_options.sh"
+if [ -n "$fsdd" ]; then
+  [ -d "$fsdd" ] || { echo "run.sh: --fsdd $fsdd: no such directory" >&2; exit 2; }
+  fsdd=$(cd "$fsdd" && pwd)
+fi
 
 cd "$(dirname "$0")"
 . ../path.sh
@@ -79,6 +87,16 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     done
     gatescope decode --model exp/$model --data data/test --beam 8
   done
+  if [ -n "$fsdd" ]; then
+    log "Stage 5: real-speech check: stream the real FSDD recordings of $fsdd, PER on 39 phones"
+    gatescope prepare digits "$fsdd" data/fsdd
+    for model in $models; do
+      gatescope score-real --model exp/$model --data data/fsdd/train --data data/fsdd/dev --data data/fsdd/test \
+        --out exp/$model/real_fsdd --quiet
+    done
+  else
+    log "Stage 5: real-speech check skipped (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
+  fi
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then

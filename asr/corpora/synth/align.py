@@ -15,6 +15,9 @@ How each boundary is obtained (the corpus summary counts every rule that fired, 
    the rest ("the" before a vowel is "D i:", not "D @2"; "merged_word_split"). If nothing is left for the last
    word, alignment fails rather than guess.
 5. Symbols that TIMIT writes as two phones (``e@`` -> ``eh r``) split their segment in equal halves ("split").
+   Where that puts two phones of the same 39-phone class side by side in a word (``i@3 r`` in "zero" would give
+   ``ih r r``; ``3 3:`` gives ``axr er``), they are one phone, as TIMIT transcribes it: the two segments are joined
+   under the longer one's label ("joined_double").
 6. Pauses before the first and after the last phone become ``h#``, as in TIMIT; other pauses are ``pau``.
 """
 
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from gatescope.asr.corpora.synth.espeak import PhonemeEvent, Synthesis
+from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
 
 _STRESS_MARKS = "',%="
@@ -171,8 +175,28 @@ def align(
             else:
                 phones.append(Segment(speech_end, end, "epi"))
                 stats["epi"] += 1
+    phones, stats["joined_double"] = _join_doubles(phones)
     phones = _frame_with_silence(phones, num_samples)
     return Alignment(phones, _words(phones, tokens), stats)
+
+
+def _join_doubles(phones: list[Segment]) -> tuple[list[Segment], int]:
+    """Join neighbouring segments of one word whose labels fold to the same 39-phone class (see rule 5)."""
+    fold = PhoneMap.load().to39
+    joined: list[Segment] = []
+    count = 0
+    for seg in phones:
+        last = joined[-1] if joined else None
+        if (
+            last is not None and seg.word >= 0 and last.word == seg.word and last.end == seg.start
+            and fold.get(last.label, last.label) == fold.get(seg.label, seg.label)
+        ):  # fmt: skip
+            label = last.label if last.end - last.start >= seg.end - seg.start else seg.label
+            joined[-1] = Segment(last.start, seg.end, label, seg.word)
+            count += 1
+        else:
+            joined.append(seg)
+    return joined, count
 
 
 def _share_merged_words(raw: list[list], tokens: list[Token], phonemes_of: Callable[[str], list[str]]) -> int:

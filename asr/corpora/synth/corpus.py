@@ -41,6 +41,7 @@ STAT_NAMES = (
     "zero_length_split",
     "dropped_zero_length_pauses",
     "merged_word_split",
+    "joined_double",
 )
 
 

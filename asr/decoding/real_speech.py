@@ -1,0 +1,113 @@
+"""Scoring a model on real recordings with known word transcripts, through the streaming path a live
+microphone takes.
+
+In: a trained model and data dirs whose ``wav.scp`` holds real recordings and whose ``text.wrd`` (else ``text``)
+holds the words. Out: PER on the 39-phone folding for phone models, WER for word and character models.
+
+Phone references come from the embedded corpus's own phonemization of the known words: eSpeak NG's phonemes
+(en-us), mapped to TIMIT labels by ``conf/espeak_timit.map`` and folded to 39 phones exactly as the synthetic
+training data is, so a real recording is scored the way a synthetic one is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+from tqdm import tqdm
+
+from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
+from gatescope.asr.data.datadir import read_table, require_files
+from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring
+from gatescope.asr.phones import PhoneMap
+from gatescope.asr.streaming.recognizer import Recognizer
+from gatescope.asr.streaming.sources import wav_chunks
+from gatescope.files import write_text_atomic
+from gatescope.resources import conf_path
+
+REFERENCE_VOICE = "en-us"
+
+
+@dataclass(frozen=True)
+class RealSpeechScore:
+    """The score of one model on real recordings: ``metric`` PER or WER in % with its sclite-style counts."""
+
+    metric: str
+    rate: float
+    counts: ErrorCounts
+    utterances: int
+    empty_hypotheses: int  # utterances the model printed nothing for
+
+
+@cache
+def _symbol_map() -> dict[str, tuple[str, ...]]:
+    from gatescope.asr.corpora.synth.align import load_symbol_map
+
+    return load_symbol_map(conf_path("espeak_timit.map"))
+
+
+def reference_phones(words: list[str]) -> list[str]:
+    """The 39-phone reference of a word sequence, as the embedded corpus would transcribe it: each word's eSpeak
+    phonemes -> TIMIT labels, neighbours of the same 39-phone class within a word joined, then folded."""
+    fold = PhoneMap.load().to39
+    espeak, voice = Espeak.get(), VoiceSettings(REFERENCE_VOICE)
+    phones: list[str] = []
+    for word in words:
+        labels = [lab for s in espeak.word_phonemes(word.lower(), voice) for lab in _symbol_map()[s.lstrip("',%=")]]
+        folded = [fold[lab] for lab in labels if lab in fold and fold[lab] not in SCORING_DROPS]
+        phones += [p for i, p in enumerate(folded) if i == 0 or folded[i - 1] != p]
+    return phones
+
+
+def transcribe_file(recognizer: Recognizer, wav: str, chunk_ms: float = 100.0) -> list[str]:
+    """The recogniser's tokens for one recording fed in chunks of ``chunk_ms`` (resampled to the model's rate)."""
+    recognizer.reset()
+    for chunk in wav_chunks(Path(wav), recognizer.sample_rate, chunk_ms):
+        recognizer.accept(chunk)
+    recognizer.finish()
+    return recognizer.text.split()
+
+
+def score_recordings(
+    model: Path,
+    data_dirs: list[Path],
+    out_dir: Path | None = None,
+    cmvn: str | None = None,
+    chunk_ms: float = 100.0,
+    progress: bool = True,
+) -> RealSpeechScore:
+    """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``) and
+    score it against its words; with ``out_dir``, write ``hyp.txt``, ``ref.txt`` and ``result.json`` there."""
+    recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0)
+    target = str(recognizer.model.train_config.get("target", "phones"))
+    refs: dict[str, list[str]] = {}
+    hyps: dict[str, list[str]] = {}
+    for data_dir in data_dirs:
+        require_files(data_dir, ("wav.scp",))
+        words = read_table(data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text"))
+        for utt, wav in tqdm(sorted(read_table(data_dir / "wav.scp").items()), desc=f"score {data_dir.name}",
+                             disable=not progress):  # fmt: skip
+            tokens = transcribe_file(recognizer, wav, chunk_ms)
+            key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
+            if target == "phones":
+                refs[key], hyps[key] = reference_phones(words[utt].split()), fold_for_scoring(tokens, "phones")
+            else:  # words are compared case-blind: corpora write them in either case
+                refs[key] = words[utt].lower().split()
+                hyps[key] = [w.lower() for w in fold_for_scoring(tokens, target)]
+    total = ErrorCounts()
+    for key, ref in refs.items():
+        total.add(count_errors(ref, hyps[key]))
+    score = RealSpeechScore(
+        "PER" if target == "phones" else "WER",
+        round(total.rate, 2),
+        total,
+        len(refs),
+        sum(not h for h in hyps.values()),
+    )
+    if out_dir is not None:
+        write_text_atomic(out_dir / "hyp.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(hyps.items())))
+        write_text_atomic(out_dir / "ref.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(refs.items())))
+        write_text_atomic(out_dir / "result.json", json.dumps(asdict(score), indent=1) + "\n")
+    return score

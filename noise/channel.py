@@ -1,0 +1,102 @@
+"""Channel and speaker perturbations for training on the fly, as Kaldi and ESPnet recipes do: speed perturbation
+(Ko et al. 2015), band-limiting (a telephone, or a recording made at 8 kHz), spectral tilt, microphone high-pass
+and level. Vocal-tract length perturbation is a feature-side warp (``vtln_warp`` of Kaldi's fbank).
+
+Waveforms are float32 ``(samples,)`` tensors in [-1, 1]. Every function is pure and deterministic; the random
+draws are made by :func:`random_channel` from a caller's ``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+from torch import Tensor
+
+from gatescope.errors import ConfigError
+
+
+def speed_perturb(wave: Tensor, factor: float) -> Tensor:
+    """Play ``wave`` ``factor`` times as fast (tempo and pitch together, as ``sox speed``): the output has
+    ``len / factor`` samples at the same rate."""
+    if not 0.5 <= factor <= 2.0:
+        raise ConfigError(f"speed factor must be in [0.5, 2], got {factor}")
+    if factor == 1.0:
+        return wave
+    ratio = Fraction(factor).limit_denominator(100)
+    return AF.resample(wave, ratio.numerator, ratio.denominator)
+
+
+def band_limit(wave: Tensor, cutoff_hz: float, sample_rate: int) -> Tensor:
+    """Nothing above ``cutoff_hz`` is left: the signal is resampled to ``2 * cutoff_hz`` and back, as a recording
+    made at that rate and played at ``sample_rate`` is (FSDD's 8 kHz digits: ``cutoff_hz=4000``)."""
+    low = round(2 * cutoff_hz)
+    if not 0 < low < sample_rate:
+        raise ConfigError(f"band-limit cutoff must be in (0, {sample_rate / 2:g}) Hz, got {cutoff_hz}")
+    return _fit(_sharp_resample(_sharp_resample(wave, sample_rate, low), low, sample_rate), wave.shape[-1])
+
+
+def _sharp_resample(wave: Tensor, orig: int, new: int) -> Tensor:
+    """A Kaiser-windowed sinc resampler with a narrow transition band (librosa's ``kaiser_best`` settings)."""
+    return AF.resample(
+        wave, orig, new, lowpass_filter_width=16, rolloff=0.95, resampling_method="sinc_interp_kaiser", beta=14.7697
+    )
+
+
+def tilt(wave: Tensor, db_per_octave: float, sample_rate: int, pivot_hz: float = 1000.0) -> Tensor:
+    """Spectral tilt: every component's level changes by ``db_per_octave`` per octave above ``pivot_hz`` (and the
+    opposite below), a microphone's or a room's colouring."""
+    spectrum = torch.fft.rfft(wave.double())
+    freqs = torch.fft.rfftfreq(wave.shape[-1], d=1.0 / sample_rate).double().clamp(min=20.0)
+    gain = 10 ** (db_per_octave * torch.log2(freqs / pivot_hz) / 20)
+    return torch.fft.irfft(spectrum * gain, n=wave.shape[-1]).to(wave.dtype)
+
+
+def highpass(wave: Tensor, cutoff_hz: float, sample_rate: int) -> Tensor:
+    """A microphone's low-frequency roll-off: a second-order high-pass at ``cutoff_hz``."""
+    return AF.highpass_biquad(wave, sample_rate, cutoff_hz)
+
+
+def _fit(wave: Tensor, length: int) -> Tensor:
+    if wave.shape[-1] >= length:
+        return wave[..., :length]
+    return torch.nn.functional.pad(wave, (0, length - wave.shape[-1]))
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One drawn channel: ``band_limit_hz`` (0: none), ``tilt_db`` per octave, ``highpass_hz`` (0: none) and a
+    level change ``gain_db``."""
+
+    band_limit_hz: float = 0.0
+    tilt_db: float = 0.0
+    highpass_hz: float = 0.0
+    gain_db: float = 0.0
+
+    def apply(self, wave: Tensor, sample_rate: int) -> Tensor:
+        """``wave`` through this channel, peak-limited to [-1, 1] (a clipping level change is scaled down)."""
+        out = wave
+        if self.band_limit_hz:
+            out = band_limit(out, self.band_limit_hz, sample_rate)
+        if self.tilt_db:
+            out = tilt(out, self.tilt_db, sample_rate)
+        if self.highpass_hz:
+            out = highpass(out, self.highpass_hz, sample_rate)
+        out = out * 10 ** (self.gain_db / 20)
+        peak = float(out.abs().max()) if out.numel() else 0.0
+        return out / peak if peak > 1.0 else out
+
+    def __str__(self) -> str:
+        parts = [f"bl{self.band_limit_hz:g}"] if self.band_limit_hz else []
+        parts += [f"tilt{self.tilt_db:+.1f}", f"hp{self.highpass_hz:.0f}", f"gain{self.gain_db:+.1f}"]
+        return ",".join(parts)
+
+
+def random_channel(rng: np.random.Generator) -> Channel:
+    """A channel drawn as recordings differ: half band-limited (4 kHz as an 8 kHz recording, or 3.4 kHz as a
+    telephone), a tilt of up to +-4 dB per octave, a high-pass at 50-300 Hz, a level change of -20..+3 dB."""
+    band = float(rng.choice([0.0, 4000.0, 3400.0], p=[0.5, 0.35, 0.15]))
+    return Channel(band, float(rng.uniform(-4.0, 4.0)), float(rng.uniform(50.0, 300.0)), float(rng.uniform(-20.0, 3.0)))
