@@ -7,19 +7,18 @@ JOBS ?= 2
 # `make demo FSDD=DIR` (FSDD's recordings/ folder) adds the real-speech check to the demo.
 FSDD ?=
 
-.PHONY: setup demo test bench lint format constraints clean
+.PHONY: setup demo test bench lint format constraints clean FORCE
 
 setup: $(STAMP)
 
 # The package's files, listed anew on every run but rewritten only when a file is added or removed: a strict
 # editable install links each file, so a new module needs a re-install, an edited one does not.
 FILE_LIST := $(VENV)/.gatescope-files
-.PHONY: $(FILE_LIST).check
-$(FILE_LIST).check:
+$(FILE_LIST): FORCE
 	@mkdir -p $(VENV)
-	@find gatescope asr noise analysis conf -type f ! -path '*/__pycache__/*' ! -name '*.pyc' | LC_ALL=C sort > $(FILE_LIST).new
-	@cmp -s $(FILE_LIST).new $(FILE_LIST) && rm $(FILE_LIST).new || mv $(FILE_LIST).new $(FILE_LIST)
-$(FILE_LIST): $(FILE_LIST).check
+	@find gatescope asr noise analysis conf -type f ! -path '*/__pycache__/*' ! -name '*.pyc' | LC_ALL=C sort > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+FORCE:
 
 # Re-installs only when the pins, the package metadata or the package's file list change (idempotent). The strict
 # editable install gives static tools (mypy, IDEs) a real gatescope/ tree of links to our files.

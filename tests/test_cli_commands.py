@@ -16,8 +16,8 @@ from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
     "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj", "prepare librispeech",
-    "validate-data", "features", "train", "decode", "score-real", "results", "lm", "tune-lm", "noise", "robustness", "analyze",
-    "stream",
+    "validate-data", "features", "train", "decode", "score-real", "results", "lm", "tune-lm", "noise", "robustness",
+    "analyze", "stream",
 ]  # fmt: skip
 
 

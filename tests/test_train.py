@@ -223,7 +223,13 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_data: Path, tmp_path: Pat
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(values))
     command = [sys.executable, "-m", "gatescope", "train", "--config", str(config)]
-    subprocess.run([*command, "--out", str(tmp_path / "straight")], check=True, capture_output=True)
+    straight = subprocess.run(
+        [*command, "--out", str(tmp_path / "straight")], check=True, capture_output=True, text=True
+    )
+    noise = [
+        line for line in straight.stderr.splitlines() if "Tip" in line or "Warning" in line or "GPU available" in line
+    ]
+    assert not noise, noise  # a quiet log: no Lightning notices, no warnings about our own use of libraries
     victim = subprocess.Popen(
         [*command, "--out", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

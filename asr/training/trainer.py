@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +31,23 @@ from gatescope.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 DONE_MARKER = "training.done"  # written when fit() returns: the number of epochs trained
+
+
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Keep Lightning's start-up notices (tips, the accelerator summary) and two warnings about intended use out
+    of the log: checkpoints go into the experiment dir beside its config, so that dir is never empty, and a
+    deprecation inside Lightning's own code under torch 2.11 that no setting of ours can avoid."""
+    lightning_log = logging.getLogger("pytorch_lightning")
+    level = lightning_log.level
+    lightning_log.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+            yield
+    finally:
+        lightning_log.setLevel(level)
 
 
 def _devices(value: str) -> Any:
@@ -85,24 +105,25 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
     extra: list[Callback] = [checkpoint]
     if config.progress_bar:
         extra.append(RichProgressBar())
-    trainer = pl.Trainer(
-        default_root_dir=out_dir,
-        max_epochs=config.max_epochs,
-        accelerator=config.accelerator,
-        devices=_devices(config.devices),
-        num_nodes=config.num_nodes,
-        strategy=config.strategy,
-        precision=cast(Any, config.precision),
-        gradient_clip_val=config.grad_clip or None,
-        deterministic=True,
-        logger=[CSVLogger(out_dir, name="logs"), TensorBoardLogger(out_dir, name="tb")],  # a version_N per run
-        callbacks=extra + list(callbacks or []),
-        log_every_n_steps=config.log_every_n_steps,
-        enable_progress_bar=config.progress_bar,
-        use_distributed_sampler=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    with _quiet_lightning():
+        trainer = pl.Trainer(
+            default_root_dir=out_dir,
+            max_epochs=config.max_epochs,
+            accelerator=config.accelerator,
+            devices=_devices(config.devices),
+            num_nodes=config.num_nodes,
+            strategy=config.strategy,
+            precision=cast(Any, config.precision),
+            gradient_clip_val=config.grad_clip or None,
+            deterministic=True,
+            logger=[CSVLogger(out_dir, name="logs"), TensorBoardLogger(out_dir, name="tb")],  # a version_N per run
+            callbacks=extra + list(callbacks or []),
+            log_every_n_steps=min(config.log_every_n_steps, -(-len(data.train_set) // config.batch_size)),
+            enable_progress_bar=config.progress_bar,
+            use_distributed_sampler=False,
+            enable_model_summary=False,
+        )
+        trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     if trainer.global_rank == 0:
         write_text_atomic(out_dir / DONE_MARKER, f"{trainer.current_epoch}\n")
     return Path(checkpoint.best_model_path or last)
