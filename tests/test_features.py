@@ -18,7 +18,7 @@ from gatescope.asr.data.datadir import read_ctm, read_table, validate_data_dir
 from gatescope.asr.features import ark as kaldi_ark
 from gatescope.asr.features.cmvn import apply_cmvn, cmvn_stats
 from gatescope.asr.features.extract import extract_features, frame_labels
-from gatescope.asr.features.fbank import FeatureConfig
+from gatescope.asr.features.fbank import FeatureConfig, compute_features, dither_noise
 from gatescope.errors import InputError
 
 
@@ -28,8 +28,9 @@ def test_fbank_equals_torchaudio_kaldi_reference(tiny_data: Path) -> None:
     assert set(feats) == set(wavs)
     for utt, path in wavs.items():
         audio, rate = sf.read(path, dtype="int16")
+        dithered = torch.from_numpy(audio.astype(np.float32)) + dither_noise(0, audio.size)  # the config's dither 1.0
         reference = kaldi.fbank(
-            torch.from_numpy(audio.astype(np.float32)).unsqueeze(0),
+            dithered.unsqueeze(0),
             num_mel_bins=40,
             frame_length=25.0,
             frame_shift=10.0,
@@ -96,9 +97,8 @@ def test_mfcc_with_deltas(tiny_data: Path, tmp_path: Path) -> None:
     utt, matrix = next(iter(feats.items()))
     assert matrix.shape[1] == 39
     audio, _ = sf.read(read_table(data / "wav.scp")[utt], dtype="int16")
-    static = kaldi.mfcc(
-        torch.from_numpy(audio.astype(np.float32)).unsqueeze(0), num_ceps=13, num_mel_bins=23, dither=0.0
-    )
+    dithered = torch.from_numpy(audio.astype(np.float32)) + dither_noise(0, audio.size)
+    static = kaldi.mfcc(dithered.unsqueeze(0), num_ceps=13, num_mel_bins=23, dither=0.0)
     np.testing.assert_allclose(matrix[:, :13], static.numpy(), rtol=1e-5, atol=1e-4)
     assert validate_data_dir(data) == []
 
@@ -147,3 +147,14 @@ def test_ctm_times_round_trip_to_samples(tiny_data: Path, tiny_corpus: Path) -> 
     phn = next(tiny_corpus.glob(f"TEST/DR*/{speaker.upper()}/{name.upper()}.PHN"))
     expected = [(int(a), int(b), p) for a, b, p in (line.split() for line in phn.read_text().splitlines())]
     assert spans[utt] == expected
+
+
+def test_dither_gives_digital_silence_a_reproducible_noise_floor() -> None:
+    silence = np.zeros(16000, dtype=np.float32)
+    floor = compute_features(silence, FeatureConfig(dither=0.0)).numpy()
+    dithered = compute_features(silence, FeatureConfig()).numpy()
+    assert np.allclose(floor, np.log(np.finfo(np.float32).eps))  # log(0) clamped: far outside any training data
+    assert dithered.min() > floor.max() + 5 and np.isfinite(dithered).all()
+    np.testing.assert_array_equal(dithered, compute_features(silence, FeatureConfig()).numpy())
+    late = compute_features(silence[:800], FeatureConfig(), first_sample=8000).numpy()
+    assert not np.array_equal(late, dithered[:1])  # the dither follows the stream position

@@ -6,6 +6,7 @@ In: a mono waveform in [-1, 1]. Out: ``(frames, dim)`` float32 features, framed 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -24,7 +25,9 @@ class FeatureConfig:
     num_ceps: int = 13  # mfcc only
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
-    dither: float = 0.0  # Kaldi's default is 1.0; 0 keeps features deterministic
+    # Gaussian dither of this standard deviation in 16-bit units (Kaldi's default 1.0): exact digital silence gets a
+    # noise floor instead of log(0). Deterministic: a fixed sequence indexed by sample position (dither_noise).
+    dither: float = 1.0
     add_deltas: bool = False  # append delta and delta-delta (Kaldi add-deltas, window 2)
     sample_rate: int = 16000
 
@@ -45,23 +48,41 @@ class FeatureConfig:
         )
 
 
+DITHER_TABLE_SIZE = 1 << 16
+
+
+@cache
+def _dither_table() -> torch.Tensor:
+    return torch.from_numpy(np.random.default_rng(1).standard_normal(DITHER_TABLE_SIZE).astype(np.float32))
+
+
+def dither_noise(first_sample: int, num_samples: int) -> torch.Tensor:
+    """Unit-variance Gaussian dither for samples ``[first_sample, first_sample + num_samples)`` of a signal: a fixed
+    table cycled by sample index, so a sample gets the same value whether the signal comes whole or in chunks."""
+    index = torch.arange(first_sample, first_sample + num_samples) % DITHER_TABLE_SIZE
+    return _dither_table()[index]
+
+
 def compute_features(
-    waveform: np.ndarray | torch.Tensor, config: FeatureConfig, vtln_warp: float = 1.0
+    waveform: np.ndarray | torch.Tensor, config: FeatureConfig, vtln_warp: float = 1.0, first_sample: int = 0
 ) -> torch.Tensor:
     """Features of one mono waveform in [-1, 1].
 
     Args:
         waveform: ``(num_samples,)`` float.
         vtln_warp: Kaldi's vocal-tract length warp of the mel bins (1.0: none; training augmentation draws one).
+        first_sample: the waveform's position in its signal (a stream's chunks), which picks its dither.
     Returns:
         ``(num_frames, config.dim)`` float32, ``num_frames = 1 + (num_samples - window) // shift`` (Kaldi's
         snip-edges framing).
     """
     wave = torch.as_tensor(waveform, dtype=torch.float32).unsqueeze(0) * 32768.0  # Kaldi works on int16 scale
+    if config.dither:
+        wave = wave + config.dither * dither_noise(first_sample, wave.shape[-1])
     common = dict(
         frame_length=config.frame_length_ms,
         frame_shift=config.frame_shift_ms,
-        dither=config.dither,
+        dither=0.0,  # added above, reproducibly
         sample_frequency=float(config.sample_rate),
         num_mel_bins=config.num_mel_bins,
         vtln_warp=vtln_warp,

@@ -27,6 +27,7 @@ class OnlineFeatures:
         self.config = config
         self.window, self.shift = config.frame_samples()
         self.buffer = np.zeros(0, dtype=np.float32)
+        self.buffer_start = 0  # the stream position of buffer[0] (it picks the dither)
         self.frames_done = 0
 
     def accept(self, samples: np.ndarray) -> np.ndarray:
@@ -36,8 +37,9 @@ class OnlineFeatures:
         if ready == 0:
             return np.zeros((0, self.config.dim), dtype=np.float32)
         used = (ready - 1) * self.shift + self.window
-        frames = compute_features(self.buffer[:used], self.config).numpy()
+        frames = compute_features(self.buffer[:used], self.config, first_sample=self.buffer_start).numpy()
         self.buffer = self.buffer[ready * self.shift :]  # keep the overlap the next frame needs
+        self.buffer_start += ready * self.shift
         self.frames_done += ready
         return frames
 
