@@ -1,7 +1,8 @@
 """Flat YAML configs loaded into dataclasses, with ``key=value`` overrides from the command line.
 
 YAML holds data only (no object construction). An unknown or mistyped key, in the file or in an override, is an
-error naming it and listing the valid keys; values are converted to the field's type.
+error naming it and listing the valid keys; values are converted to the field's type. Every numeric field has a
+declared valid :class:`Range` (a config class's ``RANGES``), checked when the config is built, before any work.
 """
 
 from __future__ import annotations
@@ -9,13 +10,44 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 
-from gatescope.errors import InputError
+from gatescope.errors import ConfigError, GatescopeError, InputError
 
 T = TypeVar("T")
+
+
+class Range(NamedTuple):
+    """The valid values of a numeric setting: ``low`` to ``high`` inclusive, ``low`` excluded when ``low_open``."""
+
+    low: float
+    high: float = float("inf")
+    low_open: bool = False
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int | float) or value != value:  # NaN is in no range
+            return False
+        return (value > self.low if self.low_open else value >= self.low) and value <= self.high
+
+    def __str__(self) -> str:
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+
+
+POSITIVE = Range(0.0, low_open=True)
+NONNEGATIVE = Range(0.0)
+PROBABILITY = Range(0.0, 1.0)
+COUNT = Range(1)
+
+
+def check_ranges(config: Any) -> None:
+    """ConfigError naming the first numeric field of ``config`` outside its class's declared ``RANGES``."""
+    for name, valid in type(config).RANGES.items():
+        value = getattr(config, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if item not in valid:
+                raise ConfigError(f"{name} must be in {valid}, got {item!r}")
 
 
 def _convert(owner: str, name: str, hint: Any, value: Any, source: str) -> Any:
@@ -49,7 +81,10 @@ def build(cls: type[T], values: dict[str, Any], source: str) -> T:
     if unknown:
         raise InputError(f"{source}: unknown key(s) {unknown} for {cls.__name__}; valid keys: {sorted(names)}")
     converted = {k: _convert(cls.__name__, k, hints[k], v, source) for k, v in values.items()}
-    return cls(**converted)
+    try:
+        return cls(**converted)
+    except GatescopeError as err:
+        raise type(err)(f"{source}: {err}") from None
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from tqdm import tqdm
@@ -25,6 +25,7 @@ from gatescope.asr.data.datadir import read_table, require_files
 from gatescope.asr.data.perturb import Burst, data_sample_rate, noise_bank_for, perturb_waveform, utterance_seed
 from gatescope.asr.decoding.scoring import ErrorCounts, count_errors
 from gatescope.asr.models.checkpoint import experiment_names
+from gatescope.config import PROBABILITY, Range, check_ranges
 from gatescope.errors import InputError
 from gatescope.files import write_text_atomic
 from gatescope.noise import NoiseSpec
@@ -49,6 +50,22 @@ class AnalysisConfig:
     gru_threshold: float = selectivity.DEFAULT_THRESHOLDS["gru"]
     seed: int = 0
     dtype: str = "float16"
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "max_utterances": Range(0, 10**9),
+        "forgetting_utterances": Range(1, 10**9),
+        "burst_positions": Range(0.0, 1.0, low_open=False),
+        "burst_dur_s": Range(0.0, 60.0, low_open=True),
+        "horizon_ms": Range(10.0, 60_000.0),
+        "sample_units": Range(1, 100_000),
+        "active": Range(-1.0, 1.0),
+        "lstm_threshold": PROBABILITY,
+        "gru_threshold": PROBABILITY,
+        "seed": Range(0, 2**32 - 1),
+    }
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 
 import numpy as np
 import torch
 import torchaudio.compliance.kaldi as kaldi
 import torchaudio.functional as AF
 
-from gatescope.errors import InputError
+from gatescope.config import Range, check_ranges
+from gatescope.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,21 @@ class FeatureConfig:
     add_deltas: bool = False  # append delta and delta-delta (Kaldi add-deltas, window 2)
     sample_rate: int = 16000
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "num_mel_bins": Range(1, 256),
+        "num_ceps": Range(1, 256),
+        "frame_length_ms": Range(1, 1000),
+        "frame_shift_ms": Range(1, 1000),
+        "dither": Range(0, 1000),
+        "sample_rate": Range(1000, 192000),
+    }
+
     def __post_init__(self) -> None:
         if self.kind not in ("fbank", "mfcc"):
             raise InputError(f"feature kind must be 'fbank' or 'mfcc', got {self.kind!r}")
+        check_ranges(self)
+        if self.kind == "mfcc" and self.num_ceps > self.num_mel_bins:
+            raise ConfigError(f"num_ceps ({self.num_ceps}) cannot exceed num_mel_bins ({self.num_mel_bins})")
 
     @property
     def dim(self) -> int:

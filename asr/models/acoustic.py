@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from gatescope.asr.models.cells import RecurrentStack
 from gatescope.asr.models.cells.stack import State
+from gatescope.config import Range, check_ranges
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,18 @@ class ModelConfig:
     # recurrent layers and CTC run at 10 ms x frame_stack. 3 lets CTC leave its all-blank start several times
     # sooner on the embedded corpus and cuts the time steps by 3.
     frame_stack: int = 1
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "num_layers": Range(1, 64),
+        "hidden_size": Range(1, 65536),
+        "dropout": Range(0.0, 0.99),
+        "proj_size": Range(0, 65536),
+        "forget_bias": Range(-100.0, 100.0),
+        "frame_stack": Range(1, 16),
+    }
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 class ModelOutput(NamedTuple):

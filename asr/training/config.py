@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gatescope.asr.features.cmvn import CMVN_MODES
 from gatescope.asr.models.acoustic import ModelConfig
 from gatescope.asr.models.cells import KINDS
 from gatescope.asr.tokens import TARGETS
-from gatescope.errors import InputError
+from gatescope.config import COUNT, NONNEGATIVE, PROBABILITY, Range, check_ranges
+from gatescope.errors import ConfigError, InputError
 from gatescope.noise import AugmentConfig
 
 
@@ -75,7 +77,32 @@ class TrainConfig(ModelConfig):
         except ValueError as err:
             raise InputError(f"noise augmentation: {err}") from None
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        **ModelConfig.RANGES,
+        "batch_size": COUNT,
+        "num_workers": Range(0, 256),
+        "noise_prob": PROBABILITY,
+        "noise_snr_min": Range(-50, 100),
+        "noise_snr_max": Range(-50, 100),
+        "channel_prob": PROBABILITY,
+        "vtlp_max": Range(0, 0.2),
+        "lr": Range(0, 10, low_open=True),
+        "weight_decay": Range(0, 10),
+        "lr_factor": Range(0, 1, low_open=True),
+        "lr_patience": Range(0, 10000),
+        "grad_clip": NONNEGATIVE,
+        "max_epochs": Range(1, 1_000_000),
+        "freq_masks": Range(0, 100),
+        "freq_mask_width": Range(0, 1000),
+        "time_masks": Range(0, 100),
+        "time_mask_width": Range(0, 10000),
+        "seed": Range(0, 2**32 - 1),
+        "num_nodes": COUNT,
+        "log_every_n_steps": COUNT,
+    }
+
     def __post_init__(self) -> None:
+        check_ranges(self)
         checks = {
             "target": TARGETS,
             "lr_schedule": ("plateau", "cosine", "constant"),
@@ -85,5 +112,5 @@ class TrainConfig(ModelConfig):
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
-                raise InputError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.augment_config()
