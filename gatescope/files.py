@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from gatescope.errors import InputError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read the process umask once: temp files are 0600, finished outputs get the usual mode
 
@@ -56,3 +58,15 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         os.replace(target, backup)
     os.replace(staging, target)
     shutil.rmtree(backup, ignore_errors=True)
+
+
+def refuse_overlap(out: Path, inputs: dict[str, Path | None]) -> None:
+    """InputError when the output folder ``out`` is, lies inside, or contains one of the named ``inputs``
+    (e.g. ``{"--data": data_dir}``): no command writes over, into or above what it reads."""
+    target = out.resolve()
+    for name, source in inputs.items():
+        if source is None:
+            continue
+        source = source.resolve()
+        if target == source or source in target.parents or target in source.parents:
+            raise InputError(f"{out}: the output would overlap the input {name} {source}; choose another output")

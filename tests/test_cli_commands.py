@@ -116,3 +116,32 @@ def test_robustness_analyze_and_stream_run(
     wav = (tiny_data / "test" / "wav.scp").read_text().split()[1]
     out = _run(["stream", "--model", str(tiny_models[1]), "--wav", wav, "--json"], capsys)
     assert all(json.loads(line)["type"] in ("partial", "final") for line in out.splitlines())
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_no_command_writes_over_into_or_above_an_input(
+    tiny_corpus: Path, tiny_data: Path, tiny_models: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    data = tmp_path / "test"
+    shutil.copytree(tiny_data / "test", data)
+    before = _snapshot(data)
+    model = str(tiny_models[0])
+    cases = [
+        ["noise", "--noise", "white", "--snr", "5", "--data", str(data), "--out", str(data)],
+        ["noise", "--noise", "white", "--snr", "5", "--data", str(data), "--out", str(data / "inner")],
+        ["noise", "--noise", "white", "--snr", "5", "--data", str(data), "--out", str(tmp_path)],
+        ["decode", "--model", model, "--data", str(data), "--out", str(data)],
+        ["robustness", "--model", model, "--data", str(data), "--out", str(data / "r"), "--snr", "clean"],
+        ["analyze", "--model", model, "--data", str(data), "--out", str(Path(model).parent)],
+        ["prepare", "timit", str(tiny_corpus), str(tiny_corpus / "TRAIN")],
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "would overlap the input" in err and err.count("\n") == 1, err
+    assert _snapshot(data) == before

@@ -27,7 +27,7 @@ from gatescope.asr.decoding.scoring import ErrorCounts, count_errors
 from gatescope.asr.models.checkpoint import experiment_names
 from gatescope.config import PROBABILITY, Range, check_ranges
 from gatescope.errors import InputError
-from gatescope.files import write_text_atomic
+from gatescope.files import refuse_overlap, write_text_atomic
 from gatescope.noise import NoiseSpec
 
 GATES_FOR_SATURATION = {"lstm": ("i", "f", "o"), "gru": ("z", "r"), "rnn": ()}
@@ -335,6 +335,9 @@ def run_analysis(
     from gatescope.analysis.reports import memory_report as analysis_plots
 
     started = time.perf_counter()
+    refuse_overlap(
+        out_dir, {"--data": data_dir, "--babble-data": babble_dir, **{f"--model {m}": m for m in model_paths}}
+    )
     require_files(data_dir, ("wav.scp", "utt2spk", "feat_conf.yaml"))
     burst_conditions(config)
     rate = data_sample_rate(data_dir)

@@ -49,7 +49,7 @@ from gatescope.asr.phones import PhoneMap
 from gatescope.asr.tokens import TokenTable
 from gatescope.config import load_config
 from gatescope.errors import InputError
-from gatescope.files import write_text_atomic
+from gatescope.files import refuse_overlap, write_text_atomic
 from gatescope.noise import NoiseSpec
 
 
@@ -264,6 +264,9 @@ def run_robustness(
     """Decode every model under every condition and write ``results.json``, ``results.csv``, ``hyp/``, plots
     and ``report.html`` into ``out_dir``. Returns the results dict."""
     started = time.perf_counter()
+    refuse_overlap(
+        out_dir, {"--data": data_dir, "--babble-data": babble_dir, **{f"--model {m}": m for m in model_paths}}
+    )
     require_files(data_dir, ("wav.scp", "text", "utt2spk", "feat_conf.yaml"))
     feature_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
     models = _load_models(model_paths, feature_config.dim)

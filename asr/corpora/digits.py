@@ -14,7 +14,7 @@ from pathlib import Path
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import validated_data_dir, write_speaker_tables
 from gatescope.errors import InputError
-from gatescope.files import write_table
+from gatescope.files import refuse_overlap, write_table
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<take>\d+)\.wav$")
@@ -26,6 +26,8 @@ def prepare_digits(
     """Write ``out_dir/{train,dev,test}``; returns ``out_dir``."""
     if not recordings.is_dir():
         raise InputError(f"{recordings}: no such directory (expected FSDD's recordings/)")
+    for split in ("train", "dev", "test"):
+        refuse_overlap(out_dir / split, {"RECORDINGS_DIR": recordings})
     entries = []
     for path in sorted(recordings.glob("*.wav")):
         match = _NAME.match(path.name)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from gatescope.asr.data.datadir import validated_data_dir, write_speaker_tables
 from gatescope.errors import InputError
-from gatescope.files import write_table
+from gatescope.files import refuse_overlap, write_table
 
 
 def read_speakers(path: Path) -> dict[str, str]:
@@ -39,6 +39,8 @@ def prepare_librispeech(root: Path, data_dir: Path, progress: bool = True) -> li
     subsets = sorted({p.parents[2] for p in root.glob("*/*/*/*.trans.txt")})
     if not subsets:
         raise InputError(f"{root}: no <subset>/<speaker>/<chapter>/*.trans.txt (not a LibriSpeech root?)")
+    for subset in subsets:
+        refuse_overlap(data_dir / subset.name.replace("-", "_"), {"ROOT": root})
     genders = read_speakers(root / "SPEAKERS.TXT") if (root / "SPEAKERS.TXT").is_file() else {}
     out = []
     for subset in subsets:

@@ -23,7 +23,7 @@ from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import CTM_FILE, validated_data_dir, write_speaker_tables
 from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
-from gatescope.files import write_table, write_text_atomic
+from gatescope.files import refuse_overlap, write_table, write_text_atomic
 from gatescope.resources import conf_path
 
 AUDIO_SUFFIX = ".wav"
@@ -239,6 +239,8 @@ def prepare_timit(
         InputError: a missing TRAIN/TEST, a bad audio or transcription file (named with its line), a speaker
             list that selects nobody, or a data dir that fails validation.
     """
+    for split in SPLITS:
+        refuse_overlap(out_dir / split, {"TIMIT_ROOT": corpus_dir})
     phone_map = PhoneMap.load()
     dev, test = _speaker_lists(corpus_dir, dev_list, test_list)
     by_split: dict[str, list[PreparedUtterance]] = {s: [] for s in SPLITS}

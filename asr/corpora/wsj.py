@@ -27,7 +27,7 @@ from tqdm import tqdm
 from gatescope.asr.data.datadir import validated_data_dir, write_speaker_tables
 from gatescope.asr.data.sphere import read_header
 from gatescope.errors import InputError
-from gatescope.files import write_table
+from gatescope.files import refuse_overlap, write_table
 
 NOISE_WORD = "<NOISE>"
 INDEX_FILES = {
@@ -141,6 +141,7 @@ def prepare_wsj(wsj0: Path, wsj1: Path | None, data_dir: Path, progress: bool = 
     transcripts = read_transcripts(files[k] for k in files if k.endswith((".dot", ".lsn")))
     sets = [s for s in INDEX_FILES if wsj1 is not None or not any("wsj1/" in i for i in INDEX_FILES[s])]
     for name in sets:
+        refuse_overlap(data_dir / name, {f"WSJ root {root}": root for root in roots})
         utts: dict[str, Path] = {}
         for index in INDEX_FILES[name]:
             if index not in files:

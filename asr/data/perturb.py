@@ -22,7 +22,7 @@ from tqdm import tqdm
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table, validated_data_dir
 from gatescope.errors import InputError
-from gatescope.files import write_table, write_text_atomic
+from gatescope.files import refuse_overlap, write_table, write_text_atomic
 from gatescope.noise import NoiseBank, NoiseSpec, insert_burst
 
 # Tables a perturbed data dir keeps unchanged (the audio's timing is kept, so alignments stay valid).
@@ -114,6 +114,7 @@ def perturb_data_dir(
 ) -> Path:
     """A new data dir with ``data_dir``'s utterances perturbed: 16-bit WAVs under ``out_dir/wav/``, its tables
     copied, and ``perturbation.json`` (the condition, and each utterance's burst span in samples)."""
+    refuse_overlap(out_dir, {"--data": data_dir, "--babble-data": babble_dir})
     spec = NoiseSpec.parse(noise)
     rate = data_sample_rate(data_dir)
     waves = read_waveforms(data_dir, rate)

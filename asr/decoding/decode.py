@@ -33,7 +33,7 @@ from gatescope.asr.models.checkpoint import load_model
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.tokens import TokenTable
 from gatescope.errors import InputError
-from gatescope.files import write_text_atomic
+from gatescope.files import refuse_overlap, write_text_atomic
 
 TUNING_FILE = "lm_tuning.json"
 
@@ -97,6 +97,8 @@ def decode_data_dir(
     With ``lang``, a character model is decoded with the lexicon and LM; ``lm_weight`` and ``word_score`` default
     to the tuned ones in the model's ``lm_tuning.json`` (from ``gatescope tune-lm``), else to 1 and 0."""
     exp_dir = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
+    if out_dir is not None:
+        refuse_overlap(out_dir, {"--data": data_dir})
     tuned = load_weights(exp_dir / TUNING_FILE) if (exp_dir / TUNING_FILE).is_file() else SearchWeights()
     weights = SearchWeights(
         tuned.lm_weight if lm_weight is None else lm_weight,

@@ -24,7 +24,7 @@ from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_err
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.streaming.recognizer import Recognizer
 from gatescope.asr.streaming.sources import wav_chunks
-from gatescope.files import write_text_atomic
+from gatescope.files import refuse_overlap, write_text_atomic
 from gatescope.resources import conf_path
 
 REFERENCE_VOICE = "en-us"
@@ -80,6 +80,8 @@ def score_recordings(
 ) -> RealSpeechScore:
     """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``) and
     score it against its words; with ``out_dir``, write ``hyp.txt``, ``ref.txt`` and ``result.json`` there."""
+    if out_dir is not None:
+        refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
     recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0)
     target = str(recognizer.model.train_config.get("target", "phones"))
     refs: dict[str, list[str]] = {}

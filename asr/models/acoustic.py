@@ -6,6 +6,7 @@ Imports torch and the cell library only: a trained model loads without Lightning
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -118,5 +119,5 @@ class AcousticModel(nn.Module):
 
 def model_from_hparams(hparams: dict[str, Any]) -> AcousticModel:
     """A fresh (untrained) model of the architecture that a checkpoint's hyper-parameters describe."""
-    fields = {k: hparams[k] for k in ModelConfig.__dataclass_fields__ if k in hparams}
+    fields = {f.name: hparams[f.name] for f in dataclasses.fields(ModelConfig) if f.name in hparams}
     return AcousticModel(int(hparams["input_dim"]), len(hparams["tokens"]), ModelConfig(**fields))

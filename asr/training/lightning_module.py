@@ -6,6 +6,7 @@ order comes from the same numbers, so an epoch run after a resume is the epoch a
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
 import pytorch_lightning as pl
@@ -29,7 +30,7 @@ class CTCModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.model = model_from_hparams(hparams)
-        self.config = hp = TrainConfig(**{k: hparams[k] for k in TrainConfig.__dataclass_fields__})
+        self.config = hp = TrainConfig(**{f.name: hparams[f.name] for f in dataclasses.fields(TrainConfig)})
         self.tokens: list[str] = list(hparams["tokens"])
         self.freq_masks = torch.nn.ModuleList(
             [T.FrequencyMasking(hp.freq_mask_width) for _ in range(hp.freq_masks)] if hp.freq_mask_width else []
