@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from gatescope.asr.corpora.timit import prepare_timit
 from gatescope.asr.data.datadir import read_table, validate_data_dir
@@ -82,6 +83,12 @@ def _mono_wav(path: Path, rate: int) -> None:
         w.writeframes(np.zeros(17000, dtype="<i2").tobytes())
 
 
+def _float_wav(path: Path, value: float) -> None:
+    audio = np.zeros(17000, dtype=np.float32)
+    audio[100] = value
+    sf.write(path, audio, 16000, subtype="FLOAT", format="WAV")
+
+
 def _edit_phn(path: Path, edit) -> None:
     lines = path.read_text().splitlines()
     path.write_text("\n".join(edit(lines)) + "\n")
@@ -113,6 +120,17 @@ BAD_INPUTS = {
         "SX101.PHN:2",
         "unknown phone label 'xx'",
     ),
+    "phn non-ascii digit": (
+        lambda wav: _edit_phn(wav.with_suffix(".PHN"), lambda ls: [ls[0], "2000 2704\u00b2 sh", *ls[2:]]),
+        "SX101.PHN:2",
+        "expected 'start_sample end_sample label'",
+    ),
+    "sphere corrupt integer": (
+        lambda wav: wav.write_bytes(wav.read_bytes().replace(b"sample_count -i ", b"sample_count -i x", 1)),
+        "SX101.WAV",
+        "sample_count is -i but its value",
+    ),
+    "nan samples": (lambda wav: _float_wav(wav, float("nan")), "SX101.WAV", "NaN or infinite samples"),
     "phn not numbers": (
         lambda wav: _edit_phn(wav.with_suffix(".PHN"), lambda ls: [ls[0], "a b sh", *ls[2:]]),
         "SX101.PHN:2",

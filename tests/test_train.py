@@ -138,8 +138,17 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_exp: Path, tmp_path:
     with pytest.raises(InputError, match="weights do not fit the architecture"):
         load_model(tmp_path / "other.ckpt")
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match=r"junk\.ckpt: not a readable gatescope checkpoint"):
+    with pytest.raises(InputError, match=r"junk\.ckpt: not a gatescope checkpoint: weights-only loading refused"):
         load_model(tmp_path / "junk.ckpt")
+    (tmp_path / "cut.ckpt").write_bytes((tiny_exp / "best.ckpt").read_bytes()[:4000])
+    with pytest.raises(InputError, match=r"cut\.ckpt: not a readable checkpoint"):
+        load_model(tmp_path / "cut.ckpt")
+    import pickle
+
+    (tmp_path / "code.ckpt").write_bytes(pickle.dumps({"x": print}))  # a pickled callable: code, not weights
+    with pytest.raises(InputError, match=r"code\.ckpt: not a gatescope checkpoint: weights-only") as refused:
+        load_model(tmp_path / "code.ckpt")
+    assert "weights_only=False" not in str(refused.value) and "\n" not in str(refused.value)
 
 
 def _damaged(tiny_data: Path, tmp_path: Path, how: str) -> Path:
@@ -310,3 +319,17 @@ def test_cmvn_modes(tiny_data: Path, mode: str) -> None:
         np.testing.assert_allclose(feats, OnlineCMVN("sliding", None, True).apply(raw), atol=1e-6)
     else:
         np.testing.assert_allclose(feats, raw)
+
+
+def test_unreadable_ark_names_the_utterance_the_archive_and_the_offset(tiny_data: Path, tmp_path: Path) -> None:
+    data = tmp_path / "train"
+    shutil.copytree(tiny_data / "train", data, ignore=shutil.ignore_patterns("data"))
+    feats = dict(line.split(" ", 1) for line in (tiny_data / "train" / "feats.scp").read_text().splitlines())
+    victim = sorted(feats)[1]
+    ark, offset = feats[victim].strip().rsplit(":", 1)
+    cut = tmp_path / "cut.ark"
+    cut.write_bytes(Path(ark).read_bytes()[: int(offset) + 20])  # the victim's matrix is cut short
+    feats[victim] = f"{cut}:{offset}"
+    (data / "feats.scp").write_text("".join(f"{u} {f.strip()}\n" for u, f in sorted(feats.items())))
+    with pytest.raises(InputError, match=rf"{cut}:{offset}: cannot read the matrix of utterance {victim}"):
+        CTCDataset(data, TokenTable.for_target("phones", {}))

@@ -102,7 +102,7 @@ def _parse_lines(path: Path) -> list[tuple[int, int, int, str]]:
         if not line.strip():
             continue
         fields = line.split()
-        if len(fields) != 3 or not fields[0].isdigit() or not fields[1].isdigit():
+        if len(fields) != 3 or not _is_count(fields[0]) or not _is_count(fields[1]):
             raise InputError(f"{path}:{lineno}: expected 'start_sample end_sample label', got {line.strip()!r}")
         start, end = int(fields[0]), int(fields[1])
         if end <= start:
@@ -151,10 +151,15 @@ def read_wrd(path: Path, audio_samples: int) -> list[Segment]:
     return segments
 
 
+def _is_count(text: str) -> bool:
+    """A run of ASCII digits (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def read_txt(path: Path) -> str:
     """The prompt of a ``.TXT`` file ("0 end_sample text")."""
     fields = path.read_text(errors="replace").split(maxsplit=2)
-    if len(fields) < 3 or not fields[0].isdigit() or not fields[1].isdigit():
+    if len(fields) < 3 or not _is_count(fields[0]) or not _is_count(fields[1]):
         raise InputError(f"{path}:1: expected '0 end_sample text'")
     return fields[2].strip()
 

@@ -1,8 +1,9 @@
 """Reading audio for gatescope: WAV, NIST SPHERE (TIMIT, WSJ) and Kaldi ``wav.scp`` pipe entries.
 
 Everything comes back as mono float32 in [-1, 1]. Bad files are refused with one line naming the file and what
-is wrong: unreadable, empty, truncated, multi-channel, or not at the expected sample rate. (libsndfile itself
-reads a truncated file silently, so the header's announced length is checked against the bytes present.)
+is wrong: unreadable, empty, truncated, multi-channel, with NaN or infinite samples, or at another rate than
+expected. (libsndfile itself reads a truncated file silently, so the header's announced length is checked
+against the bytes present.)
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def read_audio(source: str | Path, expected_rate: int | None = None) -> tuple[np
         raise InputError(f"{name}: audio has no samples")
     if audio.shape[1] != 1:
         raise InputError(f"{name}: expected mono audio, found {audio.shape[1]} channels")
+    if not np.isfinite(audio).all():
+        raise InputError(f"{name}: audio contains NaN or infinite samples")
     if expected_rate is not None and rate != expected_rate:
         raise InputError(f"{name}: sample rate {rate} Hz, expected {expected_rate} Hz")
     return audio[:, 0], rate

@@ -82,7 +82,7 @@ class CTCDataset(Dataset[Example]):
             elif not targets:
                 problem = "empty transcript"
             if problem is None:
-                matrix = kaldi_ark.read_matrix(feats[utt])
+                matrix = kaldi_ark.read_matrix(feats[utt], f"utterance {utt}")
                 if not np.isfinite(matrix).all():
                     problem = "features contain NaN or inf"
                 elif ctc_min_frames(targets) > -(-matrix.shape[0] // frame_stack):
@@ -117,7 +117,7 @@ class CTCDataset(Dataset[Example]):
             min_frames = (ctc_min_frames(targets) + 1) * self.frame_stack
             matrix = self.augmenter.features(utt, epoch, index, frames, min_frames)
         else:
-            matrix = kaldi_ark.read_matrix(rxfile)
+            matrix = kaldi_ark.read_matrix(rxfile, f"utterance {utt}")
         matrix = normalize_features(matrix, self.cmvn, self.stats.get(utt), self.norm_vars)
         return Example(
             utt,

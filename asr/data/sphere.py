@@ -6,6 +6,7 @@ header so that a truncated file is caught by comparing ``sample_count`` with the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def sphere_bytes(samples: np.ndarray, sample_rate: int, extra: Mapping[str, int 
     return encode_header(fields) + pcm.tobytes()
 
 
+def _is_int(text: str) -> bool:
+    """An optionally signed run of ASCII digits (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return re.fullmatch(r"[+-]?[0-9]+", text) is not None
+
+
 def read_header(path: Path) -> dict[str, int | str]:
     """The fields of a SPHERE header. Raises InputError naming the file if it is not one."""
     with open(path, "rb") as f:
@@ -66,6 +72,8 @@ def read_header(path: Path) -> dict[str, int | str]:
         parts = line.split(None, 2)
         if len(parts) == 3:
             name, kind, value = parts
+            if kind == "-i" and not _is_int(value):
+                raise InputError(f"{path}: SPHERE header field {name} is -i but its value {value!r} is not an integer")
             fields[name] = int(value) if kind == "-i" else value
     return fields
 

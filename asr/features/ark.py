@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from gatescope.errors import InputError
 
 with contextlib.redirect_stderr(io.StringIO()):
     import kaldi_io
@@ -50,21 +53,37 @@ def write_int_vectors(path: Path, items: Iterable[tuple[str, np.ndarray]]) -> di
     return _write_ark(path, items, lambda f, v, k: kaldi_io.write_vec_int(f, v.astype(np.int32), key=k))
 
 
-def read_matrix(rxfile: str) -> np.ndarray:
-    """One matrix from an scp value (``path.ark:offset``)."""
-    return kaldi_io.read_mat(rxfile)
+# What kaldi-io raises for a missing, truncated or corrupt archive (it checks with assert and struct).
+_READ_ERRORS = (OSError, EOFError, ValueError, IndexError, AssertionError, struct.error, kaldi_io.UnknownMatrixHeader)
 
 
-def read_int_vector(rxfile: str) -> np.ndarray:
-    """One int32 vector from an scp value (``path.ark:offset``)."""
-    return kaldi_io.read_vec_int(rxfile)
+def read_matrix(rxfile: str, key: str = "") -> np.ndarray:
+    """One matrix from an scp value (``path.ark:offset``); InputError naming the key, archive and offset when it
+    cannot be read."""
+    try:
+        return kaldi_io.read_mat(rxfile)
+    except _READ_ERRORS as err:
+        raise InputError(f"{rxfile}: cannot read the matrix{f' of {key}' if key else ''} ({_reason(err)})") from None
+
+
+def read_int_vector(rxfile: str, key: str = "") -> np.ndarray:
+    """One int32 vector from an scp value (``path.ark:offset``); errors as :func:`read_matrix`."""
+    try:
+        return kaldi_io.read_vec_int(rxfile)
+    except _READ_ERRORS as err:
+        raise InputError(f"{rxfile}: cannot read the vector{f' of {key}' if key else ''} ({_reason(err)})") from None
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text else f"{type(err).__name__}: truncated or corrupt"
 
 
 def read_matrix_scp(path: Path) -> Iterator[tuple[str, np.ndarray]]:
     """``(key, matrix)`` for each line of an scp file, in file order."""
     for line in path.read_text().splitlines():
         key, rxfile = line.split(maxsplit=1)
-        yield key, read_matrix(rxfile)
+        yield key, read_matrix(rxfile, key)
 
 
 def read_matrix_ark(path: Path) -> Iterator[tuple[str, np.ndarray]]:

@@ -7,6 +7,8 @@ nothing but ``--model``. Checkpoints are read with ``weights_only=True``: no pic
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,17 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     """A Lightning checkpoint read with ``weights_only=True`` (no pickled code runs)."""
     path = resolve_checkpoint(path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise InputError(f"{path}: not a readable gatescope checkpoint ({type(err).__name__}: {err})") from None
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's own text suggests unsafe loading: never pass that on
+        raise InputError(
+            f"{path}: not a gatescope checkpoint: weights-only loading refused it (corrupt, foreign, or pickled code)"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as err:
+        text = str(err)
+        reason = f"{type(err).__name__}: {text.splitlines()[0][:120]}" if text else type(err).__name__
+        raise InputError(f"{path}: not a readable checkpoint: corrupt or truncated ({reason})") from None
     if "hyper_parameters" not in checkpoint or "tokens" not in checkpoint["hyper_parameters"]:
         raise InputError(f"{path}: not a gatescope checkpoint (no hyper_parameters with tokens)")
     return checkpoint
