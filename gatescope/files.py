@@ -45,6 +45,10 @@ def atomic_directory(target: Path) -> Iterator[Path]:
 
     Either the old ``target`` or the complete new one exists at every moment but the two renames at the end.
     """
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: exists and is not a folder; choose another output")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise InputError(f"{target.parent}: exists and is not a folder; choose another output")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".new"))
     try:

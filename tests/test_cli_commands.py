@@ -145,3 +145,47 @@ def test_no_command_writes_over_into_or_above_an_input(
         err = capsys.readouterr().err
         assert "would overlap the input" in err and err.count("\n") == 1, err
     assert _snapshot(data) == before
+
+
+def test_more_bad_inputs_are_one_line_with_exit_2(
+    tiny_corpus: Path, tiny_data: Path, tiny_models: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("wav.scp", "utt2spk", "spk2utt", "text"):
+        (empty / name).write_text("")
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    for name in ("wav.scp", "utt2spk", "text"):
+        (unknown / name).write_text((tiny_data / "dev" / name).read_text())
+    (unknown / "spk2utt").write_text((tiny_data / "dev" / "spk2utt").read_text().replace("\n", " ghost\n", 1))
+    regular = tmp_path / "regular_file"
+    regular.write_text("keep me\n")
+    cases = [
+        (["features", str(empty)], "wav.scp: no utterances"),
+        (["features", str(unknown)], "lists unknown utterance ghost"),
+        (["prepare", "timit", str(tiny_corpus), str(regular)], "exists and is not a folder"),
+        (["decode", "--model", str(tiny_models[0]), "--data", str(tiny_data / "dev"), "--beam", "-1"], "must be >= 0"),
+        (["stream", "--model", str(tiny_models[0]), "--wav", "a.wav", "--chunk-ms", "0"], "must be > 0"),
+    ]
+    for argv, message in cases:
+        code = _exit_code(argv)
+        err = capsys.readouterr().err
+        assert code == 2 and message in err, (argv, err)
+    assert regular.read_text() == "keep me\n"
+    odd = subprocess.run(
+        [sys.executable, "-m", "gatescope", "stream", "--model", str(tiny_models[0]), "--stdin-pcm"],
+        input=b"\x00" * 3201, capture_output=True, check=False,
+    )  # fmt: skip
+    assert odd.returncode == 2 and b"ended on an odd byte" in odd.stderr and odd.stderr.count(b"\n") == 1
+
+
+def _exit_code(argv: list[str]) -> int | str | None:
+    """``main``'s status, whether it returns it or argparse exits with it (an option out of range)."""
+    try:
+        return main(argv)
+    except SystemExit as exit_info:
+        return exit_info.code

@@ -107,8 +107,15 @@ def extract_features(data_dir: Path, config: FeatureConfig, jobs: int = 1, progr
         if not (data_dir / name).is_file():
             raise InputError(f"{data_dir / name}: missing (is {data_dir} a Kaldi data dir?)")
     wavs, utt2spk = read_table(data_dir / "wav.scp"), read_table(data_dir / "utt2spk")
+    if not wavs:
+        raise InputError(f"{data_dir / 'wav.scp'}: no utterances")
     if set(wavs) != set(utt2spk):
         raise InputError(f"{data_dir}: wav.scp and utt2spk list different utterances (run validate-data)")
+    if (data_dir / "spk2utt").is_file():
+        for speaker, listed in read_table(data_dir / "spk2utt").items():
+            unknown = sorted(set(listed.split()) - set(utt2spk))
+            if unknown:
+                raise InputError(f"{data_dir / 'spk2utt'}: speaker {speaker} lists unknown utterance {unknown[0]}")
     ctm = data_dir / CTM_FILE
     spans = read_ctm(ctm, config.sample_rate) if ctm.is_file() else {}
     ark_dir = data_dir / ARK_DIR

@@ -63,6 +63,8 @@ def pcm_chunks(stream: IO[bytes], rate: int, target_rate: int, chunk_ms: float) 
         while True:
             data = stream.read(step)
             if not data:
+                if leftover:
+                    raise InputError("standard input: ended on an odd byte (not whole 16-bit samples)")
                 break
             data = leftover + data
             usable = len(data) // 2 * 2
