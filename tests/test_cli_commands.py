@@ -189,3 +189,15 @@ def _exit_code(argv: list[str]) -> int | str | None:
         return main(argv)
     except SystemExit as exit_info:
         return exit_info.code
+
+
+def test_a_burst_that_cannot_start_where_asked_is_reported(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "late"
+    argv = ["noise", "--noise", "white", "--burst", "60:0.2", "--snr", "replace", "--data", str(tiny_data / "test")]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 0
+    info = json.loads((out / "perturbation.json").read_text())
+    assert set(info["burst_moved"]) == set(info["burst_spans"])  # every utterance is shorter than 60 s
+    assert all(asked == 60.0 and used < asked for asked, used in info["burst_moved"].values())
+    assert "moved earlier" in caplog.text  # a warning on stderr from the command line

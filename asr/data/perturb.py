@@ -8,6 +8,7 @@ of the data dir itself (or of ``babble_dir``).
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import zlib
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from gatescope.asr.data.datadir import read_table, validated_data_dir
 from gatescope.errors import InputError
 from gatescope.files import refuse_overlap, write_table, write_text_atomic
 from gatescope.noise import NoiseBank, NoiseSpec, insert_burst
+
+log = logging.getLogger(__name__)
 
 # Tables a perturbed data dir keeps unchanged (the audio's timing is kept, so alignments stay valid).
 COPIED_TABLES = ("text", "text.61", "text.wrd", "utt2spk", "spk2utt", "spk2gender", "utt2dur", "phones.ctm")
@@ -51,11 +54,15 @@ class Burst:
             raise InputError(f"burst {text!r}: expected START:DUR with DUR > 0 (e.g. 1.2:0.3 or 50%:0.3)")
         return burst
 
+    def requested_start_s(self, num_samples: int, sample_rate: int) -> float:
+        """The start in seconds asked for in an utterance of ``num_samples``."""
+        return self.start * num_samples / sample_rate if self.relative else self.start
+
     def start_s(self, num_samples: int, sample_rate: int) -> float:
-        """The start in seconds for an utterance, moved earlier if the burst would run past its end."""
+        """The start in seconds for an utterance, moved earlier if the burst would run past its end (the moves are
+        reported in ``perturbation.json`` and on stderr)."""
         length = num_samples / sample_rate
-        start = self.start * length if self.relative else self.start
-        return max(0.0, min(start, length - self.dur_s))
+        return max(0.0, min(self.requested_start_s(num_samples, sample_rate), length - self.dur_s))
 
 
 def utterance_seed(seed: int, condition: str, utt: str) -> int:
@@ -123,6 +130,7 @@ def perturb_data_dir(
     condition = f"{spec}@{snr_db}" + (f"+burst{burst}" if burst else "")
     out_dir = out_dir.resolve()
     spans: dict[str, list[int]] = {}
+    moved: dict[str, list[float]] = {}  # utt -> [asked start s, used start s]: the burst would not fit
     with validated_data_dir(out_dir) as staging:
         (staging / "wav").mkdir()
         wav_scp = {}
@@ -133,6 +141,9 @@ def perturb_data_dir(
             wav_scp[utt] = str(out_dir / "wav" / f"{utt}.wav")
             if span is not None:
                 spans[utt] = list(span)
+                asked = burst.requested_start_s(len(waves[utt]), rate) if burst else 0.0
+                if burst and abs(asked - span[0] / rate) > 0.5 / rate:
+                    moved[utt] = [round(asked, 4), round(span[0] / rate, 4)]
         write_table(staging / "wav.scp", wav_scp)
         for name in COPIED_TABLES:
             if (data_dir / name).is_file():
@@ -144,7 +155,12 @@ def perturb_data_dir(
             "seed": seed,
             "active_only": active_only,
         }
-        info |= {"burst": burst.__dict__ if burst else None, "burst_spans": spans}
+        info |= {"burst": burst.__dict__ if burst else None, "burst_spans": spans, "burst_moved": moved}
+        if moved:
+            log.warning(
+                "%d of %d bursts started too late to fit their utterance and were moved earlier "
+                "(burst_moved in perturbation.json)", len(moved), len(waves),
+            )  # fmt: skip
         write_text_atomic(staging / "perturbation.json", json.dumps(info, indent=1) + "\n")
     return out_dir
 
