@@ -99,6 +99,8 @@ def test_word_lm_commands(tiny_data: Path, tmp_path: Path, capsys: pytest.Captur
     out = _run(["tune-lm", "--model", str(tmp_path / "exp"), "--data", str(data), "--lang", str(tmp_path / "lang"),
                 "--lm-weights", "0.5,1", "--word-scores=-1,0", "--beam", "4", "--quiet"], capsys)  # fmt: skip
     assert "-> WER" in out and (tmp_path / "exp" / "lm_tuning.json").is_file()
+    assert main(["decode", "--model", str(tmp_path / "exp"), "--data", str(tiny_data / "dev")]) == 2
+    assert "phone-level transcripts, but" in capsys.readouterr().err  # a chars model on phone references
 
 
 def test_robustness_analyze_and_stream_run(

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from torch import Tensor
 from tqdm import tqdm
 
+from gatescope.asr.data.datadir import read_table
 from gatescope.asr.data.dataset import CTCDataset
 from gatescope.asr.decoding.lang import (
     LangDir,
@@ -50,10 +51,25 @@ class Emissions:
     log_probs: list[Tensor]
 
 
+def check_target(model_path: Path, target: str, data_dir: Path) -> None:
+    """InputError when a phone model meets word transcripts or a word/character model phone transcripts (a data dir
+    is phone-level when every token of its ``text`` is a TIMIT phone label)."""
+    if not (data_dir / "text").is_file():
+        return
+    phone_map = PhoneMap.load()
+    labels = set(phone_map.labels61) | set(phone_map.to48.values())
+    seen = {tok for line in read_table(data_dir / "text", allow_empty=True).values() for tok in line.split()}
+    phone_level = bool(seen) and seen <= labels
+    if (target == "phones") != phone_level:
+        kind = "phone-level" if phone_level else "word-level"
+        raise InputError(f"{data_dir / 'text'}: {kind} transcripts, but {model_path} is a {target} model")
+
+
 def run_model(model_path: Path, data_dir: Path, batch_size: int) -> Emissions:
     """Load the model, run it over every utterance of the data dir and keep the log-probs with the references."""
     model = load_model(model_path)
     hp = model.train_config
+    check_target(model_path, hp["target"], data_dir)
     tokens = TokenTable(tuple(model.tokens), hp["target"])
     dataset = CTCDataset(
         data_dir, tokens, cmvn=model.cmvn_mode, norm_vars=hp["norm_vars"], skip_bad=False, frame_stack=model.frame_stack
