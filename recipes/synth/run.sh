@@ -42,34 +42,42 @@ models="lstm gru"
 [ "$mct" = true ] && models="$models lstm_mct gru_mct"
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [synth] $*"; }
+stage_name=
+stage_started=$SECONDS
+begin() {  # begin N TITLE: the stage's line, after the wall time of the stage before it
+  finish_stage
+  stage_name="Stage $1"; stage_started=$SECONDS
+  log "Stage $1: $2"
+}
+finish_stage() { [ -z "$stage_name" ] || log "$stage_name done in $((SECONDS - stage_started)) s"; stage_name=; }
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
-  log "Stage 0: synthetic corpus -> $corpus"
+  begin 0 "synthetic corpus -> $corpus"
   gatescope corpus synth $corpus --speakers $speakers --test-speakers $test_speakers \
     --utts-per-speaker $utts_per_speaker --seed $seed --jobs $jobs
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
-  log "Stage 1: Kaldi data dirs (train/dev/test, validated) -> data/"
+  begin 1 "Kaldi data dirs (train/dev/test, validated) -> data/"
   gatescope prepare timit $corpus data
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  log "Stage 2: 40-dim fbank, CMVN stats and frame labels"
+  begin 2 "40-dim fbank, CMVN stats and frame labels"
   for split in train dev test; do
     gatescope features data/$split --jobs $jobs
   done
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  log "Stage 3: validate the data dirs with their features"
+  begin 3 "validate the data dirs with their features"
   for split in train dev test; do
     gatescope validate-data data/$split
   done
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  log "Stage 4: train a unidirectional LSTM and a GRU of equal parameter count (conf/{lstm,gru}.yaml)"
+  begin 4 "train a unidirectional LSTM and a GRU of equal parameter count (conf/{lstm,gru}.yaml)"
   for model in lstm gru; do
     gatescope train --config conf/$model.yaml --out exp/$model --auto-resume progress_bar=$progress
     if [ "$mct" = true ]; then
@@ -80,7 +88,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  log "Stage 5: decode dev and test (greedy and beam 8), PER on 39 phones"
+  begin 5 "decode dev and test (greedy and beam 8), PER on 39 phones"
   for model in $models; do
     for split in dev test; do
       gatescope decode --model exp/$model --data data/$split
@@ -88,24 +96,24 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     gatescope decode --model exp/$model --data data/test --beam 8
   done
   if [ -n "$fsdd" ]; then
-    log "Stage 5: real-speech check: stream the real FSDD recordings of $fsdd, PER on 39 phones"
+    log "real-speech check: stream the real FSDD recordings of $fsdd, PER on 39 phones"
     gatescope prepare digits "$fsdd" data/fsdd
     for model in $models; do
       gatescope score-real --model exp/$model --data data/fsdd/train --data data/fsdd/dev --data data/fsdd/test \
         --out exp/$model/real_fsdd --quiet
     done
   else
-    log "Stage 5: real-speech check skipped (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
+    log "real-speech check skipped (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
   fi
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  log "Stage 6: summary"
+  begin 6 "summary"
   gatescope results $(printf "exp/%s " $models) | tee exp/results.md
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  log "Stage 7: noise-robustness report on the test set (white, pink, babble, recorded noise, reverb; bursts)"
+  begin 7 "noise-robustness report on the test set (white, pink, babble, recorded noise, reverb; bursts)"
   noises=white,pink,babble
   [ -d "$noise_dir" ] && noises=$noises,file:$noise_dir
   quiet=$([ "$progress" = true ] || echo --quiet)
@@ -114,8 +122,12 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
 fi
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
-  log "Stage 8: memory analysis (forgetting speed, phone selectivity, distributions, saturation, t-SNE; Tang et al.)"
+  begin 8 "memory analysis (forgetting speed, phone selectivity, distributions, saturation, t-SNE; Tang et al.)"
   quiet=$([ "$progress" = true ] || echo --quiet)
   gatescope analyze --model exp/lstm --model exp/gru --data data/test --out exp/analysis $quiet
-  log "Reports: $PWD/exp/robustness/report.html and $PWD/exp/analysis/report.html"
 fi
+finish_stage
+log "Done in $SECONDS s. Written: $PWD/exp/results.md (results table), exp/<model>/ (checkpoints, decodes)"
+[ -f exp/robustness/report.html ] && log "Robustness report: $PWD/exp/robustness/report.html"
+[ -f exp/analysis/report.html ] && log "Memory analysis report: $PWD/exp/analysis/report.html"
+exit 0
