@@ -130,7 +130,7 @@ def test_recorder_matches_the_model_and_labels(tiny_models: list[Path], tiny_dat
     stats = kaldi_ark.read_matrix(read_table(data / "cmvn.scp")[read_table(data / "utt2spk")[utt]])
     from gatescope.asr.decoding.search import normalize
 
-    x = normalize(feats, stats, True).unsqueeze(0)
+    x = normalize(feats, "speaker", stats, True).unsqueeze(0)
     with torch.no_grad():
         encoded = model.encoder(model.stack_frames(x)).output
     np.testing.assert_allclose(run.state(utt, 1, "h"), encoded[0].numpy(), atol=1e-5)
@@ -179,7 +179,7 @@ def test_analysis_never_imports_training_code() -> None:
 def test_analyze_command_errors(tiny_models: list[Path], tiny_data: Path, tmp_path: Path, capsys) -> None:
     base = ["analyze", "--model", str(tiny_models[0]), "--out", str(tmp_path / "a"), "--quiet"]
     cases = [
-        (["--data", str(tmp_path)], "wav.scp: missing"),
+        (["--data", str(tmp_path / "not_a_data_dir")], "wav.scp: missing"),
         (["--data", str(tiny_data / "test"), "burst_noises=hiss"], "unknown noise 'hiss'"),
         (["--data", str(tiny_data / "test"), "burst_snrs=loud"], "burst SNR 'loud'"),
         (["--data", str(tiny_data / "test"), "horizon=3"], "unknown key(s) ['horizon']"),

@@ -66,7 +66,7 @@ def test_robustness_command_errors(
     cases = [
         (["--data", str(tiny_data / "test"), "--noise", "hiss"], "unknown noise 'hiss'"),
         (["--data", str(tiny_data / "test"), "--snr", "clean,loud"], "'loud' is neither"),
-        (["--data", str(tmp_path)], "wav.scp: missing"),
+        (["--data", str(tmp_path / "not_a_data_dir")], "wav.scp: missing"),
         (["--data", str(tiny_data / "test"), "--anchor", "pocketsphinx"], "needs a word task"),
     ]
     for extra, message in cases:

@@ -22,7 +22,7 @@ from gatescope.asr.training.config import TrainConfig
 from gatescope.asr.training.trainer import train
 from gatescope.cli import main
 from gatescope.config import load_config
-from gatescope.errors import InputError
+from gatescope.errors import ConfigError, InputError
 
 SMALL = dict(
     num_layers=1,
@@ -193,7 +193,7 @@ def test_bad_utterances_are_named_or_skipped(tiny_data: Path, tmp_path: Path, ho
 def test_config_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(InputError, match=r"unknown key\(s\) \['hiden_size'\]"):
         load_config(TrainConfig, None, ["hiden_size=3"])
-    with pytest.raises(InputError, match="cell must be one of"):
+    with pytest.raises(ConfigError, match="cell must be one of"):
         load_config(TrainConfig, None, ["cell=transformer"])
     config = tmp_path / "bad.yaml"
     config.write_text("target: letters\n")

@@ -313,10 +313,7 @@ def run_robustness(
                     "ref_tokens": [c.ref_words for c in clean],
                 }
         if anchor is not None:
-            anchor_words = {utt: anchor.transcribe(wave, feature_config.sample_rate) for utt, wave in waves.items()}
-            lowered = {u: [w.lower() for w in ws] for u, ws in data.refs.items()}  # PocketSphinx is lower case
-            counts = score_utterances(lowered, {u: [w.lower() for w in ws] for u, ws in anchor_words.items()})
-            row["results"][anchor.name] = {"error_rate": round(counts.rate, 2), "anchor": True, **asdict(counts)}
+            row["results"][anchor.name] = _anchor_result(anchor, waves, data.refs, feature_config.sample_rate)
         results.append(row)
     summary = {
         "data": str(data_dir),
@@ -335,6 +332,15 @@ def run_robustness(
     }
     _write_outputs(summary, out_dir)
     return summary
+
+
+def _anchor_result(
+    anchor: PocketsphinxAnchor, waves: dict[str, np.ndarray], refs: dict[str, list[str]], sample_rate: int
+) -> dict[str, Any]:
+    """The anchor's WER on the condition's audio (words compared in lower case, as PocketSphinx writes them)."""
+    hyps = {utt: [w.lower() for w in anchor.transcribe(wave, sample_rate)] for utt, wave in waves.items()}
+    counts = score_utterances({u: [w.lower() for w in ws] for u, ws in refs.items()}, hyps)
+    return {"error_rate": round(counts.rate, 2), "anchor": True, **asdict(counts)}
 
 
 def _anchor(choice: str, target: str, refs: dict[str, list[str]]) -> PocketsphinxAnchor | None:
