@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from gatescope.asr.corpora.synth.align import load_symbol_map
 from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
 from gatescope.asr.data.datadir import read_table, require_files
 from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring
@@ -43,8 +44,6 @@ class RealSpeechScore:
 
 @cache
 def _symbol_map() -> dict[str, tuple[str, ...]]:
-    from gatescope.asr.corpora.synth.align import load_symbol_map
-
     return load_symbol_map(conf_path("espeak_timit.map"))
 
 
