@@ -244,8 +244,8 @@ def prepare_timit(
         InputError: a missing TRAIN/TEST, a bad audio or transcription file (named with its line), a speaker
             list that selects nobody, or a data dir that fails validation.
     """
-    for split in SPLITS:
-        refuse_overlap(out_dir / split, {"TIMIT_ROOT": corpus_dir})
+    for name in SPLITS:
+        refuse_overlap(out_dir / name, {"TIMIT_ROOT": corpus_dir})
     phone_map = PhoneMap.load()
     dev, test = _speaker_lists(corpus_dir, dev_list, test_list)
     by_split: dict[str, list[PreparedUtterance]] = {s: [] for s in SPLITS}
