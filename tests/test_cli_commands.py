@@ -203,3 +203,30 @@ def test_a_burst_that_cannot_start_where_asked_is_reported(
     assert set(info["burst_moved"]) == set(info["burst_spans"])  # every utterance is shorter than 60 s
     assert all(asked == 60.0 and used < asked for asked, used in info["burst_moved"].values())
     assert "moved earlier" in caplog.text  # a warning on stderr from the command line
+
+
+def _examples() -> list[str]:
+    """Every ``gatescope ...`` example printed by a command's ``--help`` (continuation lines joined)."""
+    parser = build_parser()
+    found = []
+    for sub in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
+        parsers = list(sub._subparsers._group_actions[0].choices.values()) if sub._subparsers else [sub]  # type: ignore[union-attr]
+        for p in parsers:
+            text = (p.epilog or "").replace("\\\n", " ")
+            for line in text.splitlines():
+                command = line.split("#")[0].split("| ")[-1].strip()
+                if command.startswith("gatescope "):
+                    found.append(command)
+    return found
+
+
+def test_every_help_example_parses() -> None:
+    import shlex
+
+    from gatescope.cli import parse_args
+
+    examples = _examples()
+    assert len(examples) >= 25
+    for example in examples:
+        args = parse_args(shlex.split(example)[1:])  # an option typo in an example would exit here
+        assert callable(args.func), example
