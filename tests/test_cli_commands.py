@@ -176,7 +176,7 @@ def test_more_bad_inputs_are_one_line_with_exit_2(
     for argv, message in cases:
         code = _exit_code(argv)
         err = capsys.readouterr().err
-        assert code == 2 and message in err, (argv, err)
+        assert code == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert regular.read_text() == "keep me\n"
     odd = subprocess.run(
         [sys.executable, "-m", "gatescope", "stream", "--model", str(tiny_models[0]), "--stdin-pcm"],

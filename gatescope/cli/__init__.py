@@ -13,7 +13,7 @@ import sys
 
 from gatescope import __version__
 from gatescope.cli import analyze, corpus, data, decode, noise, prepare, robustness, stream, train
-from gatescope.cli.common import FORMATTER, make_parents
+from gatescope.cli.common import FORMATTER, Parser, make_parents
 from gatescope.errors import GatescopeError
 
 GROUPS = (corpus, prepare, data, train, decode, noise, robustness, analyze, stream)
@@ -21,7 +21,7 @@ GROUPS = (corpus, prepare, data, train, decode, noise, robustness, analyze, stre
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: every group registers its commands on one parser."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gatescope",
         description="Streaming speech-recognition robustness toolkit: corpora, features, deep LSTM/GRU CTC "
         "models, noise injection and memory analysis.",

@@ -4,10 +4,21 @@ layout. Imports nothing heavy, so ``gatescope --help`` starts at once."""
 from __future__ import annotations
 
 import argparse
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``gatescope decode: error: argument --beam: must be >= 0, got -1`` and exit
+    status 2, without the usage block (``--help`` shows that). Subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = argparse._SubParsersAction  # argparse has no public name for the object add_subparsers returns
 
@@ -24,13 +35,13 @@ class Parents:
 
 def make_parents() -> Parents:
     """The shared option groups, each defined once."""
-    base = argparse.ArgumentParser(add_help=False)
+    base = Parser(add_help=False)
     base.add_argument("--debug", action="store_true", help="debug logs, and a traceback with every error")
-    quiet = argparse.ArgumentParser(add_help=False)
+    quiet = Parser(add_help=False)
     quiet.add_argument("--quiet", action="store_true", help="no progress bar")
-    jobs = argparse.ArgumentParser(add_help=False)
+    jobs = Parser(add_help=False)
     jobs.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
-    seed = argparse.ArgumentParser(add_help=False)
+    seed = Parser(add_help=False)
     seed.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
     return Parents(base, quiet, jobs, seed)
 
