@@ -66,7 +66,11 @@ def atomic_directory(target: Path) -> Iterator[Path]:
 
 def refuse_overlap(out: Path, inputs: dict[str, Path | None]) -> None:
     """InputError when the output folder ``out`` is, lies inside, or contains one of the named ``inputs``
-    (e.g. ``{"--data": data_dir}``): no command writes over, into or above what it reads."""
+    (e.g. ``{"--data": data_dir}``): no command writes over, into or above what it reads; nor over a file that is
+    not a folder. Called before any work starts."""
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder}: exists and is not a folder; choose another output")
     target = out.resolve()
     for name, source in inputs.items():
         if source is None:

@@ -169,7 +169,7 @@ def test_more_bad_inputs_are_one_line_with_exit_2(
     cases = [
         (["features", str(empty)], "wav.scp: no utterances"),
         (["features", str(unknown)], "lists unknown utterance ghost"),
-        (["prepare", "timit", str(tiny_corpus), str(regular)], "exists and is not a folder"),
+        (["prepare", "timit", str(tiny_corpus), str(regular), "--quiet"], "exists and is not a folder"),
         (["decode", "--model", str(tiny_models[0]), "--data", str(tiny_data / "dev"), "--beam", "-1"], "must be >= 0"),
         (["stream", "--model", str(tiny_models[0]), "--wav", "a.wav", "--chunk-ms", "0"], "must be > 0"),
     ]
