@@ -78,3 +78,15 @@ def refuse_overlap(out: Path, inputs: dict[str, Path | None]) -> None:
         source = source.resolve()
         if target == source or source in target.parents or target in source.parents:
             raise InputError(f"{out}: the output would overlap the input {name} {source}; choose another output")
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text input; InputError naming the file when it is missing, a folder, or not UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a text file") from None

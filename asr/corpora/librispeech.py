@@ -16,13 +16,13 @@ from tqdm import tqdm
 
 from gatescope.asr.data.datadir import validated_data_dir, write_speaker_tables
 from gatescope.errors import InputError
-from gatescope.files import refuse_overlap, write_table
+from gatescope.files import read_text_file, refuse_overlap, write_table
 
 
 def read_speakers(path: Path) -> dict[str, str]:
     """``SPEAKERS.TXT`` -> ``{speaker: "m" | "f"}`` (comment lines start with ``;``)."""
     genders = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(read_text_file(path).splitlines(), 1):
         if not line.strip() or line.startswith(";"):
             continue
         fields = [f.strip() for f in line.split("|")]
@@ -46,7 +46,7 @@ def prepare_librispeech(root: Path, data_dir: Path, progress: bool = True) -> li
     for subset in subsets:
         wav, text, durations, utt2spk = {}, {}, {}, {}
         for trans in tqdm(sorted(subset.glob("*/*/*.trans.txt")), desc=subset.name, disable=not progress):
-            for lineno, line in enumerate(trans.read_text().splitlines(), 1):
+            for lineno, line in enumerate(read_text_file(trans).splitlines(), 1):
                 if not line.strip():
                     continue
                 utt, _, words = line.strip().partition(" ")

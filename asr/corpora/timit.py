@@ -23,7 +23,7 @@ from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import CTM_FILE, validated_data_dir, write_speaker_tables
 from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
-from gatescope.files import refuse_overlap, write_table, write_text_atomic
+from gatescope.files import read_text_file, refuse_overlap, write_table, write_text_atomic
 from gatescope.resources import conf_path
 
 AUDIO_SUFFIX = ".wav"
@@ -168,7 +168,7 @@ def read_speaker_list(path: Path) -> set[str]:
     """A speaker list (one id a line, any case), as TIMIT's dev and core-test lists."""
     if not path.is_file():
         raise InputError(f"{path}: no such speaker list")
-    return {line.strip().lower() for line in path.read_text().splitlines() if line.strip()}
+    return {line.strip().lower() for line in read_text_file(path).splitlines() if line.strip()}
 
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gatescope.errors import InputError
-from gatescope.files import atomic_directory, write_table
+from gatescope.files import atomic_directory, read_text_file, write_table
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
 UTTERANCE_FILES = ("wav.scp", "text", "text.61", "text.wrd", "utt2spk", "utt2dur", "feats.scp", "labels.scp")
@@ -54,7 +54,7 @@ def read_table(path: Path, allow_empty: bool = False) -> dict[str, str]:
     """A ``key value`` file as a dict. Raises InputError on a repeated key, or on a line without a value
     unless ``allow_empty`` (then the value is "": an empty transcript that the caller reports or skips)."""
     table: dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(read_text_file(path).splitlines(), 1):
         key, _, value = line.strip().partition(" ")
         if not key or (not value.strip() and not allow_empty):
             raise InputError(f"{path}:{lineno}: expected 'key value', got {line!r}")
@@ -93,7 +93,7 @@ def _check_table(path: Path, problems: list[Problem]) -> dict[str, str]:
 def _check_ctm(path: Path, durations: dict[str, float], problems: list[Problem]) -> None:
     """Per utterance: segments start at 0, are contiguous, and end inside the audio."""
     expected_start: dict[str, float] = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(read_text_file(path).splitlines(), 1):
         fields = line.split()
         if len(fields) != 5:
             problems.append(Problem(path, lineno, f"expected 'utt channel start dur phone', got {line!r}"))
@@ -202,7 +202,7 @@ def validate_data_dir(data_dir: Path) -> list[Problem]:
 def read_ctm(path: Path, sample_rate: int) -> dict[str, list[tuple[int, int, str]]]:
     """``phones.ctm`` as sample spans per utterance: ``{utt: [(start, end, phone), ...]}``."""
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    for line in path.read_text().splitlines():
+    for line in read_text_file(path).splitlines():
         utt, _, start, dur, phone = line.split()
         first = round(float(start) * sample_rate)
         spans[utt].append((first, round((float(start) + float(dur)) * sample_rate), phone))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -54,14 +55,25 @@ def write_int_vectors(path: Path, items: Iterable[tuple[str, np.ndarray]]) -> di
 
 
 # What kaldi-io raises for a missing, truncated or corrupt archive (it checks with assert and struct).
-_READ_ERRORS = (OSError, EOFError, ValueError, IndexError, AssertionError, struct.error, kaldi_io.UnknownMatrixHeader)
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    IndexError,
+    AssertionError,
+    MemoryError,
+    struct.error,
+    kaldi_io.UnknownMatrixHeader,
+)
 
 
 def read_matrix(rxfile: str, key: str = "") -> np.ndarray:
     """One matrix from an scp value (``path.ark:offset``); InputError naming the key, archive and offset when it
     cannot be read."""
     try:
-        return kaldi_io.read_mat(rxfile)
+        with warnings.catch_warnings():  # a corrupt header's sizes overflow numpy scalars before the read fails
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return kaldi_io.read_mat(rxfile)
     except _READ_ERRORS as err:
         raise InputError(f"{rxfile}: cannot read the matrix{f' of {key}' if key else ''} ({_reason(err)})") from None
 
