@@ -16,6 +16,7 @@ class Parser(argparse.ArgumentParser):
     status 2, without the usage block (``--help`` shows that). Subcommand parsers inherit the class."""
 
     def error(self, message: str) -> typing.NoReturn:
+        """Print ``PROG: error: MESSAGE (see --help)`` and exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
