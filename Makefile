@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.gatescope-installed
 JOBS ?= 2
-# `make demo FSDD=DIR` (FSDD's recordings/ folder) adds the real-speech check to the demo.
+# `make demo FSDD=DIR` (FSDD's recordings/ folder) adds the real-speech check to the demo, NOISE_DIR=DIR (recorded
+# noises) the recorded-noise condition of its robustness report.
 FSDD ?=
+NOISE_DIR ?=
 
 .PHONY: setup demo test bench lint format constraints clean FORCE
 
@@ -29,7 +31,8 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml $(FILE_LIST)
 	touch $@
 
 demo: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" recipes/synth/run.sh --jobs $(JOBS) $(if $(FSDD),--fsdd "$(abspath $(FSDD))")
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" recipes/synth/run.sh --jobs $(JOBS) $(if $(FSDD),--fsdd "$(abspath $(FSDD))") \
+	  $(if $(NOISE_DIR),--noise-dir "$(abspath $(NOISE_DIR))")
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real recorded speech: the Free Spoken Digit Dataset subset in ../shared/data/fsdd (4 speakers, CC BY-SA 4.0).
+# Real recorded speech: the Free Spoken Digit Dataset (CC BY-SA 4.0), its recordings/ folder given by --fsdd DIR.
 # Word-level CTC over the ten digit words; trained on three speakers, tested on the fourth (speaker-disjoint).
 #
 #   recipes/digits/run.sh [--fsdd DIR] [--test-speaker theo] [--stage N] [--stop-stage N] [--jobs J] [--noise-dir DIR]
@@ -19,11 +19,15 @@ progress=true
 noise_dir=
 
 . "$(dirname "$0")/../parse_options.sh"
+[ -n "$fsdd" ] || { echo "run.sh: --fsdd DIR is required (the Free Spoken Digit Dataset's recordings/ folder)" >&2; exit 2; }
+for name in fsdd noise_dir; do  # folders given on the command line, made absolute before the recipe cds
+  dir=${!name}
+  [ -z "$dir" ] || [ -d "$dir" ] || { echo "run.sh: --${name//_/-} $dir: no such directory" >&2; exit 2; }
+  [ -z "$dir" ] || printf -v "$name" '%s' "$(cd "$dir" && pwd)"
+done
 
 cd "$(dirname "$0")"
 . ../path.sh
-fsdd=${fsdd:-$gatescope_root/../shared/data/fsdd/recordings}
-noise_dir=${noise_dir:-$gatescope_root/../shared/data/noise}
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [digits] $*"; }
 
@@ -57,7 +61,11 @@ fi
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: noise-robustness report with the PocketSphinx anchor (babble from the training speakers)"
   noises=white,pink,babble
-  [ -d "$noise_dir" ] && noises=$noises,file:$noise_dir
+  if [ -n "$noise_dir" ]; then
+    noises=$noises,file:$noise_dir
+  else
+    log "recorded-noise condition skipped (pass --noise-dir DIR with recorded noises)"
+  fi
   quiet=$([ "$progress" = true ] || echo --quiet)
   gatescope robustness --model exp/lstm --model exp/gru --data data/test --out exp/robustness \
     --noise $noises --snr clean,20,10,5,0 --babble-data data/train $quiet

@@ -5,6 +5,9 @@
 #   recipes/synth/run.sh [--stage N] [--stop-stage N] [--jobs J] [--speakers S] [--utts-per-speaker U] [--seed X]
 #                        [--progress true|false] [--noise-dir DIR] [--mct true|false] [--fsdd DIR]
 #
+# --noise-dir DIR (recorded noises, e.g. Speech Commands' _background_noise_ folder, CC BY 4.0) adds the
+# recorded-noise condition to the robustness report; without it that condition is skipped with one line.
+#
 # --fsdd DIR (the Free Spoken Digit Dataset's recordings/ folder) adds the real-speech check to stage 5: every
 # model streams those real recordings and is scored at phone level (column "PER real (FSDD)" of the results).
 #
@@ -25,19 +28,18 @@ seed=0
 progress=true
 mct=false
 fsdd=  # real recordings for the real-speech check (FSDD's recordings/ folder); none: the check is skipped
-noise_dir=  # recorded noises for the robustness stage (default: ../shared/data/noise when present)
+noise_dir=  # a folder of recorded noises for the robustness stage; none: that condition is skipped
 
 . "$(dirname "$0")/../parse_options.sh"
-if [ -n "$fsdd" ]; then
-  [ -d "$fsdd" ] || { echo "run.sh: --fsdd $fsdd: no such directory" >&2; exit 2; }
-  fsdd=$(cd "$fsdd" && pwd)
-fi
+for name in fsdd noise_dir; do  # folders given on the command line, made absolute before the recipe cds
+  dir=${!name}
+  [ -z "$dir" ] || [ -d "$dir" ] || { echo "run.sh: --${name//_/-} $dir: no such directory" >&2; exit 2; }
+  [ -z "$dir" ] || printf -v "$name" '%s' "$(cd "$dir" && pwd)"
+done
 
 cd "$(dirname "$0")"
 . ../path.sh
 corpus=data/corpus
-noise_dir=${noise_dir:-$gatescope_root/../shared/data/noise}
-[ -d "$noise_dir" ] && noise_dir=$(cd "$noise_dir" && pwd)
 models="lstm gru"
 [ "$mct" = true ] && models="$models lstm_mct gru_mct"
 
@@ -115,7 +117,11 @@ fi
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   begin 7 "noise-robustness report on the test set (white, pink, babble, recorded noise, reverb; bursts)"
   noises=white,pink,babble
-  [ -d "$noise_dir" ] && noises=$noises,file:$noise_dir
+  if [ -n "$noise_dir" ]; then
+    noises=$noises,file:$noise_dir
+  else
+    log "recorded-noise condition skipped (pass --noise-dir DIR, or make demo NOISE_DIR=DIR, with recordings such as Speech Commands' _background_noise_)"
+  fi
   quiet=$([ "$progress" = true ] || echo --quiet)
   gatescope robustness $(printf -- "--model exp/%s " $models) --data data/test --out exp/robustness \
     --noise $noises,reverb --snr clean,20,10,5,0,-5 --bursts $quiet
