@@ -92,3 +92,29 @@ def test_pocketsphinx_anchor_recognises_digit_words() -> None:
         assert heard and set(heard) <= set(words)
         correct += heard == text.split()
     assert correct >= 2, "PocketSphinx should get clear synthetic digits mostly right"
+
+
+def test_sigkill_leaves_no_half_written_report_and_a_rerun_finishes(
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "rob"
+    command = [sys.executable, "-m", "gatescope", "robustness", "--data", str(tiny_data / "test"), "--out", str(out),
+               "--noise", "white,pink,brown,blue,violet", "--snr", "clean,20,10,5,0,-5", "--quiet"]  # fmt: skip
+    for model in tiny_models:
+        command += ["--model", str(model)]
+    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / "hyp").is_dir() and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL, "the run must still have been going when killed"
+    assert not (out / "report.html").exists() and not (out / "results.json").exists()
+    subprocess.run(command, check=True, capture_output=True)
+    assert "</html>" in (out / "report.html").read_text()
