@@ -188,3 +188,30 @@ def test_analyze_command_errors(tiny_models: list[Path], tiny_data: Path, tmp_pa
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_sigkill_during_analyze_leaves_no_half_written_report(
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "ana"
+    command = [sys.executable, "-m", "gatescope", "analyze", "--data", str(tiny_data / "test"), "--out", str(out),
+               "--babble-data", str(tiny_data / "train"), "--quiet", "forgetting_utterances=2", "burst_noises=white",
+               "burst_snrs=replace", "burst_positions=0.3", "sample_units=8", "horizon_ms=400"]  # fmt: skip
+    for model in tiny_models:
+        command += ["--model", str(model)]
+    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("states/*/*.h5")) and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL, "the run must still have been going when killed"
+    assert not (out / "report.html").exists() and not (out / "analysis.json").exists()
+    subprocess.run(command, check=True, capture_output=True)
+    assert "</html>" in (out / "report.html").read_text() and (out / "analysis.json").is_file()
