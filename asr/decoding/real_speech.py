@@ -47,10 +47,15 @@ def _symbol_map() -> dict[str, tuple[str, ...]]:
     return load_symbol_map(conf_path("espeak_timit.map"))
 
 
+@cache
+def _fold39() -> dict[str, str]:
+    return PhoneMap.load().to39
+
+
 def reference_phones(words: list[str]) -> list[str]:
     """The 39-phone reference of a word sequence, as the embedded corpus would transcribe it: each word's eSpeak
     phonemes -> TIMIT labels, neighbours of the same 39-phone class within a word joined, then folded."""
-    fold = PhoneMap.load().to39
+    fold = _fold39()
     espeak, voice = Espeak.get(), VoiceSettings(REFERENCE_VOICE)
     phones: list[str] = []
     for word in words:
