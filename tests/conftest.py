@@ -18,6 +18,21 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+TINY_FLITE = SynthCorpusConfig(speakers=4, test_speakers=2, utts_per_speaker=2, seed=11, backends=("flite",))
+
+
+@pytest.fixture(scope="session")
+def tiny_flite_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny corpus spoken by flite's voices alone (skipped where flite is not installed)."""
+    from gatescope.asr.corpora.synth.flite import flite_path
+
+    if flite_path() is None:
+        pytest.skip("flite is not installed (make setup installs it as root; Debian: apt-get install flite)")
+    root = tmp_path_factory.mktemp("synth_flite") / "corpus"
+    generate_corpus(root, TINY_FLITE, jobs=1, progress=False)
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from gatescope.asr.corpora.timit import prepare_timit

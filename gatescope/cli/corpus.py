@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,9 +13,19 @@ from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command, po
 
 def _synth(args: argparse.Namespace) -> int:
     from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+    from gatescope.asr.corpora.synth.flite import flite_path
 
+    backends = tuple(args.backends.split(","))
+    if args.backends == "auto":
+        backends = ("espeak", "flite") if flite_path() else ("espeak",)
+        if len(backends) == 1:
+            print("corpus synth: backend flite skipped: the `flite` program is not installed", file=sys.stderr)
     config = SynthCorpusConfig(
-        speakers=args.speakers, test_speakers=args.test_speakers, utts_per_speaker=args.utts_per_speaker, seed=args.seed
+        speakers=args.speakers,
+        test_speakers=args.test_speakers,
+        utts_per_speaker=args.utts_per_speaker,
+        seed=args.seed,
+        backends=backends,
     )
     summary = asdict(generate_corpus(args.out_dir, config, jobs=args.jobs, progress=not args.quiet))
     counts = summary.pop("train_phone39_counts")
@@ -48,10 +59,15 @@ def register(commands: Subparsers, parents: Parents) -> None:
     synth = add_command(
         kinds, "synth", _synth, parents=common,
         help="generate the synthetic read-speech corpus in TIMIT's layout",
-        description="Generate a synthetic English read-speech corpus with eSpeak NG, in TIMIT's layout\n"
+        description="Generate a synthetic English read-speech corpus in TIMIT's layout\n"
         "(OUT_DIR/{TRAIN,TEST}/DR<n>/<SPEAKER>/<UTT>.{WAV,PHN,WRD,TXT}) with exact phone\n"
-        "alignments. Same seed, same corpus byte for byte; a re-run skips finished utterances.",
-        examples=["gatescope corpus synth corpus/ --speakers 16 --utts-per-speaker 30 --jobs 2"],
+        "alignments, spoken by eSpeak NG voices and flite's voices of real CMU ARCTIC speakers\n"
+        "(speakers take turns by pairs). Same seed, same corpus byte for byte; a re-run skips\n"
+        "finished utterances.",
+        examples=[
+            "gatescope corpus synth corpus/ --speakers 16 --utts-per-speaker 30 --jobs 2",
+            "gatescope corpus synth corpus_espeak/ --speakers 8 --utts-per-speaker 5 --backends espeak",
+        ],
     )  # fmt: skip
     synth.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     synth.add_argument("--speakers", type=positive_int, default=16, help="number of speakers (default 16)")
@@ -60,6 +76,10 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="how many of them are test speakers, split into dev and core test (default 4)",
     )  # fmt: skip
     synth.add_argument("--utts-per-speaker", type=positive_int, default=30, help="utterances per speaker (default 30)")
+    synth.add_argument(
+        "--backends", default="auto", choices=["auto", "espeak", "flite", "espeak,flite"],
+        help="synthesizers (default auto: espeak and flite, flite skipped with one line where it is not installed)",
+    )  # fmt: skip
 
     wsj = add_command(
         kinds, "wsj-synth", _wsj_synth, parents=common,

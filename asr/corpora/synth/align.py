@@ -36,7 +36,7 @@ from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
 
 _STRESS_MARKS = "',%="
-_CLOSURE_OF = {
+CLOSURE_OF = {
     "p": "pcl",
     "t": "tcl",
     "k": "kcl",
@@ -149,7 +149,7 @@ def align(
             stats["zero_length_split"] += 1
             continue
         raw.append([event.sample, end, symbol, word])
-    stats["merged_word_split"] = _share_merged_words(raw, tokens, phonemes_of)
+    stats["merged_word_split"] = _share_mergedword_segments(raw, tokens, phonemes_of)
 
     phones: list[Segment] = []
     for k, (start, end, symbol, word) in enumerate(raw):
@@ -169,18 +169,18 @@ def align(
         if speech_end < end:
             following = symbol_map[raw[k + 1][2]][0] if k + 1 < len(raw) else "pau"
             following_word = raw[k + 1][3] if k + 1 < len(raw) else -1
-            if following in _CLOSURE_OF:
-                phones.append(Segment(speech_end, end, _CLOSURE_OF[following], following_word))
+            if following in CLOSURE_OF:
+                phones.append(Segment(speech_end, end, CLOSURE_OF[following], following_word))
                 stats["closure"] += 1
             else:
                 phones.append(Segment(speech_end, end, "epi"))
                 stats["epi"] += 1
-    phones, stats["joined_double"] = _join_doubles(phones)
-    phones = _frame_with_silence(phones, num_samples)
-    return Alignment(phones, _words(phones, tokens), stats)
+    phones, stats["joined_double"] = join_doubles(phones)
+    phones = frame_with_silence(phones, num_samples)
+    return Alignment(phones, word_segments(phones, tokens), stats)
 
 
-def _join_doubles(phones: list[Segment]) -> tuple[list[Segment], int]:
+def join_doubles(phones: list[Segment]) -> tuple[list[Segment], int]:
     """Join neighbouring segments of one word whose labels fold to the same 39-phone class (see rule 5)."""
     fold = PhoneMap.load().to39
     joined: list[Segment] = []
@@ -199,7 +199,7 @@ def _join_doubles(phones: list[Segment]) -> tuple[list[Segment], int]:
     return joined, count
 
 
-def _share_merged_words(raw: list[list], tokens: list[Token], phonemes_of: Callable[[str], list[str]]) -> int:
+def _share_mergedword_segments(raw: list[list], tokens: list[Token], phonemes_of: Callable[[str], list[str]]) -> int:
     """Give the words of a merged unit their phonemes (see rule 4); returns how many words were shared out."""
     spoken = {r[3] for r in raw}
     shared = 0
@@ -228,11 +228,11 @@ def _share_merged_words(raw: list[list], tokens: list[Token], phonemes_of: Calla
     return shared
 
 
-def _frame_with_silence(phones: list[Segment], num_samples: int) -> list[Segment]:
+def frame_with_silence(phones: list[Segment], num_samples: int) -> list[Segment]:
     """Merge neighbouring silences; leading and trailing silence becomes ``h#`` covering the whole file."""
     speech = [i for i, p in enumerate(phones) if p.label not in _SILENCES]
     if not speech:
-        raise InputError("eSpeak produced no phones")
+        raise InputError("the synthesizer produced no phones")
     first, last = speech[0], speech[-1]
     body = phones[first : last + 1]
     merged: list[Segment] = []
@@ -246,7 +246,8 @@ def _frame_with_silence(phones: list[Segment], num_samples: int) -> list[Segment
     return head + merged + tail
 
 
-def _words(phones: list[Segment], tokens: list[Token]) -> list[Segment]:
+def word_segments(phones: list[Segment], tokens: list[Token]) -> list[Segment]:
+    """Each prompt word's span: from its first to its last phone segment (every word must have one)."""
     spans: dict[int, tuple[int, int]] = {}
     for p in phones:
         if p.word >= 0:
@@ -254,5 +255,5 @@ def _words(phones: list[Segment], tokens: list[Token]) -> list[Segment]:
             spans[p.word] = (min(start, p.start), max(end, p.end))
     missing = [t.text for i, t in enumerate(tokens) if i not in spans]
     if missing:
-        raise InputError(f"eSpeak did not speak the word(s) {missing} of the prompt")
+        raise InputError(f"the synthesizer did not speak the word(s) {missing} of the prompt")
     return [Segment(*spans[i], tokens[i].text, i) for i in range(len(tokens))]

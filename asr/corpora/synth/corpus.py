@@ -23,7 +23,9 @@ import torchaudio.functional as AF
 from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.align import Alignment, Segment, align, load_symbol_map, tokenize
-from gatescope.asr.corpora.synth.espeak import Espeak, Synthesis, run_isolated
+from gatescope.asr.corpora.synth.espeak import Espeak, Synthesis, VoiceSettings, run_isolated
+from gatescope.asr.corpora.synth.flite import FliteSynthesis, FliteVoice, align_flite, flite_path, word_phones
+from gatescope.asr.corpora.synth.flite import synthesize as flite_synthesize
 from gatescope.asr.corpora.synth.speakers import Speaker, make_speakers
 from gatescope.asr.corpora.synth.text import Lexicon, SentenceGenerator
 from gatescope.asr.data.sphere import read_header, sphere_bytes
@@ -42,6 +44,7 @@ STAT_NAMES = (
     "dropped_zero_length_pauses",
     "merged_word_split",
     "joined_double",
+    "stop_split",
 )
 
 
@@ -54,6 +57,7 @@ class SynthCorpusConfig:
     test_speakers: int = 8  # split between dev and core test, as TIMIT's TEST speakers are
     utts_per_speaker: int = 25
     seed: int = 0
+    backends: tuple[str, ...] = ("espeak",)  # synthesizers the speakers take turns on: espeak, flite
     sample_rate: int = 16000
     lead_silence_ms: tuple[int, int] = (120, 300)  # h# before and after the speech, drawn per utterance
     noise_floor_dbfs: float = -65.0  # white noise under the whole file: no digital silence, as in recordings
@@ -94,6 +98,7 @@ class CorpusSummary:
     """The corpus summary written to ``DOC/SUMMARY.json``: sizes, durations, phone coverage, rule counts."""
 
     root: str
+    backends: list[str]  # the synthesizers that spoke, e.g. ["espeak", "flite"]
     speakers: dict[str, int]
     utterances: dict[str, int]
     minutes: dict[str, float]
@@ -115,6 +120,7 @@ class _Worker:
         self.espeak = Espeak.get()
         self.sentences = SentenceGenerator(Lexicon.load(conf_path("synth_lexicon.yaml")))
         self.symbol_map = load_symbol_map(conf_path("espeak_timit.map"))
+        self.flite_map = load_symbol_map(conf_path("flite_timit.map"))
 
     @classmethod
     def init(cls, config: SynthCorpusConfig, out_dir: Path) -> None:
@@ -159,14 +165,16 @@ def _extend_silence(phones: list[Segment], num_samples: int) -> list[Segment]:
 
 
 def _choose_prompt(worker: _Worker, speaker: Speaker, rng: np.random.Generator) -> str:
-    """The candidate prompt richest in rare phones, judged from eSpeak's phonemization in this voice."""
+    """The candidate prompt richest in rare phones, judged from eSpeak's phonemization in this voice (in plain
+    en-us for a flite speaker)."""
+    voice = speaker.voice if isinstance(speaker.voice, VoiceSettings) else VoiceSettings("en-us")
     weights = dict(worker.config.rare_phone_weights)
     best, best_score = "", -1.0
     for _ in range(worker.config.prompt_candidates):
         text = worker.sentences.sentence(rng)
         labels = [
             label
-            for symbol in worker.espeak.word_phonemes(text, speaker.voice)
+            for symbol in worker.espeak.word_phonemes(text, voice)
             for label in worker.symbol_map.get(symbol.lstrip("',%="), ())
         ]
         score = sum(weights.get(label, 0.0) for label in labels)
@@ -175,22 +183,41 @@ def _choose_prompt(worker: _Worker, speaker: Speaker, rng: np.random.Generator) 
     return best
 
 
-def _speak(worker: _Worker, speaker: Speaker, speaker_index: int, k: int) -> tuple[str, Synthesis, Alignment]:
-    """Prompt choice, synthesis and alignment: all the eSpeak work of one utterance (run isolated)."""
-    text = _choose_prompt(worker, speaker, np.random.default_rng([worker.config.seed, speaker_index, k]))
-    synthesis = worker.espeak.synthesize(text, speaker.voice)
+def _prompt(worker: _Worker, speaker: Speaker, speaker_index: int, k: int) -> str:
+    return _choose_prompt(worker, speaker, np.random.default_rng([worker.config.seed, speaker_index, k]))
+
+
+def _speak(
+    worker: _Worker, speaker: Speaker, speaker_index: int, k: int
+) -> tuple[str, Synthesis | FliteSynthesis, Alignment]:
+    """Prompt choice, synthesis and alignment of one utterance. All eSpeak work runs isolated (see espeak)."""
+    voice = speaker.voice
     try:
-        alignment = align(
-            synthesis, tokenize(text), worker.symbol_map, lambda word: worker.espeak.word_phonemes(word, speaker.voice)
-        )
+        if not isinstance(voice, FliteVoice):
+            return run_isolated(_espeak_speak, worker, speaker, speaker_index, k)
+        text = run_isolated(_prompt, worker, speaker, speaker_index, k)
+        flite = flite_synthesize(text, voice)
+        alignment = align_flite(flite, tokenize(text), worker.flite_map, lambda w: word_phones(w, voice.voice))
+        return text, flite, alignment
     except InputError as err:
-        raise InputError(
-            f"{speaker.speaker_id}/{_utt_name(worker.config, speaker_index, k)} ({text!r}): {err}"
-        ) from None
+        raise InputError(f"{speaker.speaker_id}/{_utt_name(worker.config, speaker_index, k)}: {err}") from None
+
+
+def _espeak_speak(worker: _Worker, speaker: Speaker, speaker_index: int, k: int) -> tuple[str, Synthesis, Alignment]:
+    voice = speaker.voice
+    assert isinstance(voice, VoiceSettings)
+    text = _prompt(worker, speaker, speaker_index, k)
+    synthesis = worker.espeak.synthesize(text, voice)
+    try:
+        alignment = align(synthesis, tokenize(text), worker.symbol_map, lambda w: worker.espeak.word_phonemes(w, voice))
+    except InputError as err:
+        raise InputError(f"({text!r}): {err}") from None
     return text, synthesis, alignment
 
 
-def render_audio(config: SynthCorpusConfig, synthesis: Synthesis, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def render_audio(
+    config: SynthCorpusConfig, synthesis: Synthesis | FliteSynthesis, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
     """The recording made of a synthesis: resampled to the corpus rate, silence before and after, a level
     variation and a noise floor. Returns int16 PCM and the leading silence in samples."""
     speech = torch.from_numpy(synthesis.audio.astype(np.float32) / 32768.0)
@@ -208,7 +235,7 @@ def synthesize_utterance(speaker_index: int, speaker: Speaker, k: int) -> Uttera
     assert worker is not None, "call _Worker.init first"
     config = worker.config
     utt = _utt_name(config, speaker_index, k)
-    text, synthesis, alignment = run_isolated(_speak, worker, speaker, speaker_index, k)
+    text, synthesis, alignment = _speak(worker, speaker, speaker_index, k)
     rng = np.random.default_rng([config.seed, speaker_index, k, 1])  # acoustics: silence, level, noise floor
     pcm, lead = render_audio(config, synthesis, rng)
     ratio = config.sample_rate / synthesis.sample_rate
@@ -256,23 +283,21 @@ def _read_stats(path: Path) -> dict[str, dict[str, int]]:
     if not path.exists():
         return {}
     lines = path.read_text().splitlines()
-    return {f[0]: dict(zip(STAT_NAMES, map(int, f[1:]), strict=True)) for f in (ln.split() for ln in lines[1:])}
+    # A file from before a rule existed has fewer columns: the rule did not fire there.
+    return {f[0]: dict(zip(STAT_NAMES, map(int, f[1:]), strict=False)) for f in (ln.split() for ln in lines[1:])}
 
 
 def _write_docs(out_dir: Path, speakers: list[Speaker], results: list[UtteranceResult]) -> None:
     doc = out_dir / "DOC"
-    rows = ["id sex split dialect_region voice rate_wpm pitch pitch_range"]
-    rows += [
-        f"{s.speaker_id} {s.sex} {s.split} DR{s.dialect_region} {s.voice.voice} {s.voice.rate_wpm} "
-        f"{s.voice.pitch} {s.voice.pitch_range}"
-        for s in speakers
-    ]
+    rows = ["id sex split dialect_region voice"]
+    rows += [f"{s.speaker_id} {s.sex} {s.split} DR{s.dialect_region} {s.voice.describe()}" for s in speakers]
     write_text_atomic(doc / "SPEAKERS.TXT", "\n".join(rows) + "\n")
     for split, name in (("dev", "dev_spk.list"), ("test", "core_test_spk.list")):
         write_text_atomic(doc / name, "".join(f"{s.speaker_id.lower()}\n" for s in speakers if s.split == split))
     stats = ["utt " + " ".join(STAT_NAMES)]
     stats += [
-        f"{r.utt_id} " + " ".join(str(r.stats[n]) for n in STAT_NAMES) for r in sorted(results, key=lambda r: r.utt_id)
+        f"{r.utt_id} " + " ".join(str(r.stats.get(n, 0)) for n in STAT_NAMES)
+        for r in sorted(results, key=lambda r: r.utt_id)
     ]
     write_text_atomic(doc / STATS_FILE, "\n".join(stats) + "\n")
 
@@ -293,6 +318,7 @@ def summarize(
     splits = ("train", "dev", "test")
     return CorpusSummary(
         root=str(out_dir),
+        backends=sorted({s.backend for s in speakers}),
         speakers={s: sum(sp.split == s for sp in speakers) for s in splits},
         utterances={s: sum(r.split == s for r in results) for s in splits},
         minutes={s: round(sum(r.num_samples for r in results if r.split == s) / sample_rate / 60, 2) for s in splits},
@@ -306,7 +332,11 @@ def summarize(
 
 def generate_corpus(out_dir: Path, config: SynthCorpusConfig, jobs: int = 1, progress: bool = True) -> CorpusSummary:
     """Write (or complete) the corpus under ``out_dir`` and return its summary (also in DOC/SUMMARY.json)."""
-    speakers = make_speakers(config.speakers, config.test_speakers, config.seed, conf_path("synth_voices.yaml"))
+    speakers = make_speakers(
+        config.speakers, config.test_speakers, config.seed, conf_path("synth_voices.yaml"), config.backends
+    )
+    if "flite" in config.backends and flite_path() is None:
+        raise InputError("backend flite: the `flite` program is not installed (Debian: apt-get install flite)")
     done_stats = _read_stats(out_dir / "DOC" / STATS_FILE)
     results: list[UtteranceResult] = []
     todo: list[tuple[int, Speaker, int]] = []

@@ -94,6 +94,10 @@ class VoiceSettings:
     pitch: int = 50
     pitch_range: int = 50
 
+    def describe(self) -> str:
+        """One line for the corpus's speaker table."""
+        return f"espeak:{self.voice} rate={self.rate_wpm} pitch={self.pitch} range={self.pitch_range}"
+
 
 class Espeak:
     """A handle on the eSpeak NG library of this process."""

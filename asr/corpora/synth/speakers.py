@@ -1,4 +1,5 @@
-"""Synthetic speakers: an eSpeak voice variant with its own pitch, range and rate, named like TIMIT speakers.
+"""Synthetic speakers, named like TIMIT speakers: an eSpeak voice variant with its own pitch, range and rate, or a
+flite voice with its own duration stretch, F0 and vocal-tract length (``conf/synth_voices.yaml`` gives the ranges).
 
 Speaker ids are a sex letter, ``V`` and a number (``FV001``, ``MV002``): five characters as in TIMIT, so the
 real-TIMIT tooling (dialect-region folders, speaker lists, utterance prefixes) applies unchanged.
@@ -13,20 +14,27 @@ import numpy as np
 import yaml
 
 from gatescope.asr.corpora.synth.espeak import VoiceSettings
-from gatescope.errors import InputError
+from gatescope.asr.corpora.synth.flite import FliteVoice
+from gatescope.errors import ConfigError, InputError
 
 NUM_DIALECT_REGIONS = 8
+BACKENDS = ("espeak", "flite")
 
 
 @dataclass(frozen=True)
 class Speaker:
-    """A synthetic speaker: id, sex, split, dialect region and the eSpeak voice settings that make it."""
+    """A synthetic speaker: id, sex, split, dialect region and the eSpeak or flite voice that makes it."""
 
     speaker_id: str  # e.g. "FV003"
     sex: str  # "f" or "m"
     split: str  # "train", "dev" or "test" (core test)
     dialect_region: int  # 1..8, the DR<n> folder
-    voice: VoiceSettings
+    voice: VoiceSettings | FliteVoice
+
+    @property
+    def backend(self) -> str:
+        """The synthesizer that speaks for this speaker: "espeak" or "flite"."""
+        return "flite" if isinstance(self.voice, FliteVoice) else "espeak"
 
     @property
     def timit_split(self) -> str:
@@ -34,36 +42,69 @@ class Speaker:
         return "TRAIN" if self.split == "train" else "TEST"
 
 
-def _range(raw: dict, key: str, path: Path) -> tuple[int, int]:
+def _range(raw: dict, key: str, path: Path, kind: type = int) -> tuple:
     try:
-        low, high = (int(v) for v in raw[key])
+        low, high = (kind(v) for v in raw[key])
     except (KeyError, TypeError, ValueError):
-        raise InputError(f"{path}: '{key}' must be a [low, high] pair of integers") from None
+        raise InputError(f"{path}: '{key}' must be a [low, high] pair of {kind.__name__} values") from None
     return low, high
 
 
-def make_speakers(num_speakers: int, num_test: int, seed: int, voices_path: Path) -> list[Speaker]:
+def _espeak_voice(raw: dict, path: Path, sex: str, variant: str, rng: np.random.Generator) -> VoiceSettings:
+    pitch = _range(raw, f"{'male' if sex == 'm' else 'female'}_pitch", path)
+    pitch_range, rate = _range(raw, "pitch_range", path), _range(raw, "rate_wpm", path)
+    return VoiceSettings(
+        voice=f"{raw['base_voice']}+{variant}",
+        rate_wpm=int(rng.integers(rate[0], rate[1] + 1)),
+        pitch=int(rng.integers(pitch[0], pitch[1] + 1)),
+        pitch_range=int(rng.integers(pitch_range[0], pitch_range[1] + 1)),
+    )
+
+
+def _flite_voice(raw: dict, path: Path, sex: str, name: str, rng: np.random.Generator) -> FliteVoice:
+    f0 = _range(raw, f"flite_{'male' if sex == 'm' else 'female'}_f0", path, float)
+    f0_stddev, stretch = _range(raw, "flite_f0_stddev", path, float), _range(raw, "flite_stretch", path, float)
+    vtl = _range(raw, "flite_vtl", path, float)
+    follows_f0 = name not in str(raw.get("flite_fixed_f0", "")).split()
+    return FliteVoice(
+        voice=str(name),
+        duration_stretch=round(float(rng.uniform(*stretch)), 3),
+        f0_mean=round(float(rng.uniform(*f0)), 1) if follows_f0 else 0.0,
+        f0_stddev=round(float(rng.uniform(*f0_stddev)), 1) if follows_f0 else 0.0,
+        vtl=round(float(rng.uniform(*vtl)), 3),
+    )
+
+
+def make_speakers(
+    num_speakers: int, num_test: int, seed: int, voices_path: Path, backends: tuple[str, ...] = ("espeak",)
+) -> list[Speaker]:
     """``num_speakers`` distinct speakers; the last ``num_test`` are test speakers, half of them (rounded
-    down, at least one when there are two or more) the dev set, the rest the core test set. Sexes alternate."""
+    down, at least one when there are two or more) the dev set, the rest the core test set. Sexes alternate;
+    backends take turns by pairs of speakers, so each backend has both sexes in every split of enough size."""
     if num_speakers < 2 or not 1 <= num_test < num_speakers:
         raise InputError(f"need at least one train and one test speaker (speakers={num_speakers}, test={num_test})")
+    unknown = [b for b in backends if b not in BACKENDS]
+    if not backends or unknown:
+        raise ConfigError(f"backends must be some of {', '.join(BACKENDS)} (got {', '.join(backends) or 'none'})")
     raw = yaml.safe_load(voices_path.read_text())
-    variants = {"m": raw["male"].split(), "f": raw["female"].split()}
-    pitch = {"m": _range(raw, "male_pitch", voices_path), "f": _range(raw, "female_pitch", voices_path)}
-    pitch_range, rate = _range(raw, "pitch_range", voices_path), _range(raw, "rate_wpm", voices_path)
+    pools = {
+        ("espeak", "m"): raw["male"].split(),
+        ("espeak", "f"): raw["female"].split(),
+        ("flite", "m"): raw["flite_male"].split(),
+        ("flite", "f"): raw["flite_female"].split(),
+    }
     rng = np.random.default_rng([seed, 7919])
-    order = {sex: list(rng.permutation(names)) for sex, names in variants.items()}
+    flite_rng = np.random.default_rng([seed, 7919, 1])  # its own stream: eSpeak-only corpora stay as they were
+    order = {key: list((rng if key[0] == "espeak" else flite_rng).permutation(names)) for key, names in pools.items()}
     num_dev = num_test // 2
     speakers = []
     for i in range(num_speakers):
         sex = "f" if i % 2 == 0 else "m"
-        pool = order[sex]
-        voice = VoiceSettings(
-            voice=f"{raw['base_voice']}+{pool[(i // 2) % len(pool)]}",
-            rate_wpm=int(rng.integers(rate[0], rate[1] + 1)),
-            pitch=int(rng.integers(pitch[sex][0], pitch[sex][1] + 1)),
-            pitch_range=int(rng.integers(pitch_range[0], pitch_range[1] + 1)),
-        )
+        backend = backends[(i // 2) % len(backends)]
+        pool = order[(backend, sex)]
+        name = pool[(i // (2 * len(backends))) % len(pool)]
+        make = _espeak_voice if backend == "espeak" else _flite_voice
+        voice = make(raw, voices_path, sex, name, rng)
         position = i - (num_speakers - num_test)
         split = "train" if position < 0 else ("dev" if position < num_dev else "test")
         speakers.append(Speaker(f"{sex.upper()}V{i + 1:03d}", sex, split, i % NUM_DIALECT_REGIONS + 1, voice))

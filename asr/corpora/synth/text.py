@@ -75,6 +75,7 @@ class Lexicon:
     prepositions: list[str]
     times: list[str]
     numbers: list[str]
+    digits: list[str]  # zero .. nine, for digit strings (phone numbers, codes) as people read them out
     templates: list[str]
 
     @classmethod
@@ -93,6 +94,7 @@ class Lexicon:
                 prepositions=_unique(raw["prepositions"].split()),
                 times=_unique(t.strip() for t in raw["times"].split("|")),
                 numbers=_unique(raw["numbers"].split()),
+                digits=_unique(raw["digits"].split()),
                 templates=list(raw["templates"]),
             )
         except (KeyError, AttributeError, TypeError, yaml.YAMLError) as err:
@@ -102,7 +104,9 @@ class Lexicon:
         """Every word form the grammar can produce, lower case."""
         words = {w for pair in self.nouns + self.verbs + self.intransitive_verbs for w in pair}
         words |= {third_person(b) for b, _ in self.verbs + self.intransitive_verbs}
-        words |= set(self.names + self.places + self.adjectives + self.adverbs + self.prepositions + self.numbers)
+        words |= set(
+            self.names + self.places + self.adjectives + self.adverbs + self.prepositions + self.numbers + self.digits
+        )
         words |= {w for phrase in self.times for w in phrase.split()}
         words |= {w for t in self.templates for w in _SLOT.sub(" ", t).replace(",", " ").split() if w.isalpha()}
         return {w.lower().strip(".,?") for w in words} | {"a", "an"}
@@ -130,6 +134,7 @@ class SentenceGenerator:
             "prep": lx.prepositions,
             "time": lx.times,
             "num": lx.numbers,
+            "digit": lx.digits,
         }
         for template in lx.templates:
             for slot in _SLOT.findall(template):
