@@ -64,6 +64,13 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     shutil.rmtree(backup, ignore_errors=True)
 
 
+def _resolved(path: Path, role: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a symlink loop, 3.13 OSError
+        raise InputError(f"{path}: a symbolic link loop (as the {role}); fix the link") from None
+
+
 def refuse_overlap(out: Path, inputs: dict[str, Path | None]) -> None:
     """InputError when the output folder ``out`` is, lies inside, or contains one of the named ``inputs``
     (e.g. ``{"--data": data_dir}``): no command writes over, into or above what it reads; nor over a file that is
@@ -71,11 +78,11 @@ def refuse_overlap(out: Path, inputs: dict[str, Path | None]) -> None:
     for folder in (out, *out.parents):
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder}: exists and is not a folder; choose another output")
-    target = out.resolve()
+    target = _resolved(out, "output")
     for name, source in inputs.items():
         if source is None:
             continue
-        source = source.resolve()
+        source = _resolved(source, name)
         if target == source or source in target.parents or target in source.parents:
             raise InputError(f"{out}: the output would overlap the input {name} {source}; choose another output")
 

@@ -8,7 +8,16 @@ Imports nothing from gatescope.asr or gatescope.analysis. Waveforms are float32 
 from gatescope.noise.augment import AugmentConfig, Augmented, augment
 from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
 from gatescope.noise.burst import burst_frames, insert_burst
-from gatescope.noise.channel import Channel, band_limit, highpass, random_channel, speed_perturb, tilt
+from gatescope.noise.channel import (
+    Channel,
+    band_limit,
+    highpass,
+    random_channel,
+    speech_span,
+    speed_perturb,
+    tilt,
+    trim_silence,
+)
 from gatescope.noise.colored import colored
 from gatescope.noise.mixing import active_mask, mix, snr_db
 from gatescope.noise.reverb import reverberate, synthetic_rir
@@ -40,7 +49,9 @@ __all__ = [
     "random_channel",
     "reverberate",
     "snr_db",
+    "speech_span",
     "speed_perturb",
     "synthetic_rir",
     "tilt",
+    "trim_silence",
 ]

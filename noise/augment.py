@@ -17,7 +17,7 @@ from torch import Tensor
 
 from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
-from gatescope.noise.channel import random_channel, speed_perturb
+from gatescope.noise.channel import random_channel, speed_perturb, trim_silence
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class AugmentConfig:
     """``prob``: share of utterances mixed with noise, one of ``types`` (drawn uniformly) at an SNR uniform in
     [``snr_min``, ``snr_max``] dB (measured on active speech). ``speed_factors``: one drawn per utterance (e.g.
     0.9, 1.0, 1.1). ``channel_prob``: share of utterances put through a random channel. ``vtlp_max``: the
-    vocal-tract warp is uniform in [1 - vtlp_max, 1 + vtlp_max] (0: none)."""
+    vocal-tract warp is uniform in [1 - vtlp_max, 1 + vtlp_max] (0: none). ``trim_prob``: share of utterances
+    whose silence before and after the speech is cut to a random part of it (none to all)."""
 
     prob: float = 0.0
     types: tuple[str, ...] = ("white", "pink", "babble")
@@ -34,9 +35,10 @@ class AugmentConfig:
     speed_factors: tuple[float, ...] = ()
     channel_prob: float = 0.0
     vtlp_max: float = 0.0
+    trim_prob: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("prob", "channel_prob"):
+        for name in ("prob", "channel_prob", "trim_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snr_min > self.snr_max:
@@ -56,7 +58,13 @@ class AugmentConfig:
     @property
     def enabled(self) -> bool:
         """Whether any augmentation is switched on."""
-        return self.noise_enabled or bool(self.speed_factors) or self.channel_prob > 0 or self.vtlp_max > 0
+        return (
+            self.noise_enabled
+            or bool(self.speed_factors)
+            or self.channel_prob > 0
+            or self.vtlp_max > 0
+            or self.trim_prob > 0
+        )
 
 
 class Augmented(NamedTuple):
@@ -75,7 +83,7 @@ def augment(
     speaker: str | None = None,
     max_speed: float = 2.0,
 ) -> Augmented:
-    """``speech`` ``(samples,)`` perturbed as ``rng`` draws (speed, then channel, then noise; the warp last).
+    """``speech`` ``(samples,)`` perturbed as ``rng`` draws (silence trim, speed, channel, noise; the warp last).
     ``speaker`` is kept out of babble; a speed factor above ``max_speed`` is not used (1.0 instead), so a tight
     utterance keeps enough frames for its CTC labels. The draws are the same whatever is switched off."""
     speed = float(rng.choice(config.speed_factors)) if config.speed_factors else 1.0
@@ -85,7 +93,13 @@ def augment(
         spec_text = config.types[int(rng.integers(len(config.types)))]
         snr = float(rng.uniform(config.snr_min, config.snr_max))
     warp = float(rng.uniform(1 - config.vtlp_max, 1 + config.vtlp_max)) if config.vtlp_max else 1.0
+    trim = rng.uniform(size=2) if rng.random() < config.trim_prob else None  # drawn last: older draws stay put
     done = []
+    if trim is not None:
+        length = speech.shape[-1]
+        speech = trim_silence(speech, bank.sample_rate, float(trim[0]), float(trim[1]))
+        max_speed *= speech.shape[-1] / length  # the frames left must still carry the labels
+        done.append(f"trim{trim[0]:.2f},{trim[1]:.2f}")
     if speed != 1.0 and speed <= max_speed:
         speech = speed_perturb(speech, speed)
         done.append(f"speed{speed:g}")

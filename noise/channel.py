@@ -1,6 +1,7 @@
 """Channel and speaker perturbations for training on the fly, as Kaldi and ESPnet recipes do: speed perturbation
-(Ko et al. 2015), band-limiting (a telephone, or a recording made at 8 kHz), spectral tilt, microphone high-pass
-and level. Vocal-tract length perturbation is a feature-side warp (``vtln_warp`` of Kaldi's fbank).
+(Ko et al. 2015), band-limiting (a telephone, or a recording made at 8 kHz), spectral tilt, microphone high-pass,
+level, and how much silence a recording keeps around its speech. Vocal-tract length perturbation is a
+feature-side warp (``vtln_warp`` of Kaldi's fbank).
 
 Waveforms are float32 ``(samples,)`` tensors in [-1, 1]. Every function is pure and deterministic; the random
 draws are made by :func:`random_channel` from a caller's ``numpy.random.Generator``.
@@ -58,6 +59,30 @@ def tilt(wave: Tensor, db_per_octave: float, sample_rate: int, pivot_hz: float =
 def highpass(wave: Tensor, cutoff_hz: float, sample_rate: int) -> Tensor:
     """A microphone's low-frequency roll-off: a second-order high-pass at ``cutoff_hz``."""
     return AF.highpass_biquad(wave, sample_rate, cutoff_hz)
+
+
+def speech_span(wave: Tensor, sample_rate: int, floor_db: float = 35.0) -> tuple[int, int]:
+    """``[start, end)`` in samples from the first to the last 10 ms frame whose energy is within ``floor_db`` of
+    the loudest frame's: where the speech is, without labels (the whole wave if it is too short to tell)."""
+    hop = sample_rate // 100
+    frames = wave.shape[-1] // hop
+    if frames < 3:
+        return 0, wave.shape[-1]
+    energy = wave[: frames * hop].reshape(frames, hop).double().pow(2).mean(dim=1)
+    level = 10 * torch.log10(energy + 1e-12)
+    active = torch.nonzero(level >= level.max() - floor_db).flatten()
+    return int(active[0]) * hop, min(wave.shape[-1], (int(active[-1]) + 1) * hop)
+
+
+def trim_silence(wave: Tensor, sample_rate: int, keep_lead: float, keep_trail: float) -> Tensor:
+    """``wave`` with only ``keep_lead`` (0..1) of the silence before its speech and ``keep_trail`` of the silence
+    after it: real recordings are cut tight (FSDD's digits start at their first sample) or padded generously."""
+    if not (0.0 <= keep_lead <= 1.0 and 0.0 <= keep_trail <= 1.0):
+        raise ConfigError(f"kept silence shares must be in [0, 1], got {keep_lead}, {keep_trail}")
+    start, end = speech_span(wave, sample_rate)
+    first = start - round(start * keep_lead)
+    last = end + round((wave.shape[-1] - end) * keep_trail)
+    return wave[first:last]
 
 
 def _fit(wave: Tensor, length: int) -> Tensor:

@@ -19,7 +19,7 @@ from gatescope.asr.features import ark as kaldi_ark
 from gatescope.asr.features.cmvn import apply_cmvn, cmvn_stats
 from gatescope.asr.features.extract import extract_features, frame_labels
 from gatescope.asr.features.fbank import FeatureConfig, compute_features, dither_noise
-from gatescope.errors import InputError
+from gatescope.errors import ConfigError, InputError
 
 
 def test_fbank_equals_torchaudio_kaldi_reference(tiny_data: Path) -> None:
@@ -158,3 +158,22 @@ def test_dither_gives_digital_silence_a_reproducible_noise_floor() -> None:
     np.testing.assert_array_equal(dithered, compute_features(silence, FeatureConfig()).numpy())
     late = compute_features(silence[:800], FeatureConfig(), first_sample=8000).numpy()
     assert not np.array_equal(late, dithered[:1])  # the dither follows the stream position
+
+
+def test_narrow_band_features_are_the_same_for_a_16k_recording_and_its_8k_copy() -> None:
+    """``high_freq=3800``: the mel bins stop below 4 kHz, so an 8 kHz recording (FSDD, a telephone) played at 16 kHz
+    looks like the full-band original; the full-band default sees the missing band."""
+    import torchaudio.functional as AF
+
+    rng = np.random.default_rng(5)
+    wave = torch.from_numpy(rng.standard_normal(16000).astype(np.float32) * 0.1)
+    narrow_copy = AF.resample(AF.resample(wave, 16000, 8000), 8000, 16000)
+    narrow, full = FeatureConfig(high_freq=3800), FeatureConfig()
+    gap_narrow = (compute_features(wave, narrow) - compute_features(narrow_copy, narrow)).abs().mean()
+    gap_full = (compute_features(wave, full) - compute_features(narrow_copy, full)).abs().mean()
+    assert gap_narrow < 0.1 < 1.0 < gap_full
+    assert compute_features(wave, FeatureConfig(high_freq=3800), vtln_warp=1.1).shape[1] == 40
+    with pytest.raises(ConfigError, match="high_freq"):
+        FeatureConfig(high_freq=9000)
+    with pytest.raises(ConfigError, match="low_freq"):
+        FeatureConfig(low_freq=4000, high_freq=3800)

@@ -263,6 +263,31 @@ def test_speed_perturbation_changes_the_length_and_keeps_the_signal() -> None:
         gn.speed_perturb(speech, 3.0)
 
 
+def test_trim_silence_keeps_the_speech_and_the_asked_share_of_silence() -> None:
+    speech = speech_like(SR, 0, silence=0.25)  # 4000 samples of zeros at each end of 16000
+    start, end = gn.speech_span(speech, SR)
+    assert abs(start - 4000) <= SR // 100 and abs(end - 12000) <= SR // 100
+    tight = gn.trim_silence(speech, SR, 0.0, 0.0)
+    assert tight.shape[0] == end - start and torch.equal(tight, speech[start:end])
+    half = gn.trim_silence(speech, SR, 0.5, 1.0)
+    assert half.shape[0] == (end - start) + round(start * 0.5) + (SR - end)
+    assert torch.equal(gn.trim_silence(speech, SR, 1.0, 1.0), speech)
+    with pytest.raises(ConfigError, match="kept silence"):
+        gn.trim_silence(speech, SR, 1.5, 0.0)
+
+
+def test_trim_is_drawn_last_so_other_draws_do_not_move() -> None:
+    speech = speech_like(SR, 2, silence=0.2)
+    base = gn.AugmentConfig(prob=0.5, types=("white",), speed_factors=(0.9, 1.1), channel_prob=0.5)
+    with_trim = gn.AugmentConfig(**{**base.__dict__, "trim_prob": 1.0})
+    bank = gn.NoiseBank()
+    for seed in range(6):
+        plain = gn.augment(speech, base, bank, np.random.default_rng(seed))
+        trimmed = gn.augment(speech, with_trim, bank, np.random.default_rng(seed))
+        assert trimmed.description.split()[1:] == plain.description.split()
+        assert trimmed.description.startswith("trim") and trimmed.wave.shape[0] <= plain.wave.shape[0] + 2
+
+
 def test_band_limit_removes_everything_above_the_cutoff() -> None:
     noise = gn.colored("white", SR * 2, seed=3)
     limited = gn.band_limit(noise, 4000, SR)

@@ -185,18 +185,19 @@ def perturb_files(
     spec = NoiseSpec.parse(noise)
     if spec.kind == "babble" and babble_dir is None:
         raise InputError("babble noise for WAV files needs --babble-data DATA_DIR (other speakers' utterances)")
+    for path in paths:
+        if (out_dir / path.name).resolve() == path.resolve():
+            raise InputError(f"{path}: output would overwrite the input; choose another --out")
+    inputs = [(path, *read_audio(path)) for path in paths]  # every input read before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     banks: dict[int, NoiseBank] = {}
-    for path in paths:
-        wave, rate = read_audio(path)
+    for path, wave, rate in inputs:
         if rate not in banks:
             banks[rate] = noise_bank_for(babble_dir, rate) if babble_dir else NoiseBank(sample_rate=rate)
         seed_file = utterance_seed(seed, str(spec), path.name)
         audio, span = perturb_waveform(banks[rate], wave, spec, snr_db, seed_file, "", burst, active_only)
         target = out_dir / path.name
-        if target.resolve() == path.resolve():
-            raise InputError(f"{path}: output would overwrite the input; choose another --out")
         tmp = target.with_name(f".{target.name}.tmp.wav")
         sf.write(tmp, audio, rate, subtype="PCM_16")
         tmp.replace(target)

@@ -62,12 +62,14 @@ def build_lang(text: Path, out_dir: Path, order: int = 3, extra_words: set[str] 
     """Train a modified Kneser-Ney LM of ``order`` on ``text`` (one sentence per line) and write the lang dir;
     the lexicon covers the LM's words and ``extra_words`` (e.g. the training transcripts' words)."""
     sentences = read_sentences(text)
-    lm = train_kneser_ney(sentences, order)
-    lm.write_arpa(out_dir / "lm.arpa")
+    if not any(sentences):
+        raise InputError(f"{text}: no words (the LM text is empty)")
     words = sorted({w for s in sentences for w in s} | (extra_words or set()))
     bad = [w for w in words if WORD_BOUNDARY in w]
     if bad:
         raise InputError(f"{text}: word {bad[0]!r} contains the word boundary symbol {WORD_BOUNDARY!r}")
+    lm = train_kneser_ney(sentences, order)  # everything checked before the first file is written
+    lm.write_arpa(out_dir / "lm.arpa")
     write_text_atomic(out_dir / "lexicon.txt", "".join(f"{w}\t{' '.join(w)} {WORD_BOUNDARY}\n" for w in words))
     write_text_atomic(out_dir / "words.txt", "".join(f"{w}\n" for w in words))
     info = {

@@ -32,6 +32,10 @@ class FeatureConfig:
     dither: float = 1.0
     add_deltas: bool = False  # append delta and delta-delta (Kaldi add-deltas, window 2)
     sample_rate: int = 16000
+    low_freq: float = 20.0  # mel bins span [low_freq, high_freq] Hz, as Kaldi's --low-freq / --high-freq
+    # 0: the Nyquist frequency (Kaldi: <= 0 is an offset from it). 3800: narrow-band features that a 16 kHz
+    # recording and an 8 kHz one (a telephone, FSDD) give alike, so a model does not depend on the band above 4 kHz.
+    high_freq: float = 0.0
 
     RANGES: ClassVar[dict[str, Range]] = {
         "num_mel_bins": Range(1, 256),
@@ -40,14 +44,26 @@ class FeatureConfig:
         "frame_shift_ms": Range(1, 1000),
         "dither": Range(0, 1000),
         "sample_rate": Range(1000, 192000),
+        "low_freq": Range(0, 96000),
+        "high_freq": Range(-96000, 96000),
     }
 
     def __post_init__(self) -> None:
         if self.kind not in ("fbank", "mfcc"):
             raise InputError(f"feature kind must be 'fbank' or 'mfcc', got {self.kind!r}")
         check_ranges(self)
+        if not 0 <= self.low_freq < self.top_freq <= self.sample_rate / 2:
+            raise ConfigError(
+                f"mel bins need 0 <= low_freq < high_freq <= {self.sample_rate / 2:g} Hz (the Nyquist frequency), "
+                f"got low_freq={self.low_freq:g}, high_freq={self.high_freq:g}"
+            )
         if self.kind == "mfcc" and self.num_ceps > self.num_mel_bins:
             raise ConfigError(f"num_ceps ({self.num_ceps}) cannot exceed num_mel_bins ({self.num_mel_bins})")
+
+    @property
+    def top_freq(self) -> float:
+        """The upper edge of the mel bins in Hz (``high_freq`` resolved as Kaldi does)."""
+        return self.high_freq if self.high_freq > 0 else self.sample_rate / 2 + self.high_freq
 
     @property
     def dim(self) -> int:
@@ -99,7 +115,11 @@ def compute_features(
         dither=0.0,  # added above, reproducibly
         sample_frequency=float(config.sample_rate),
         num_mel_bins=config.num_mel_bins,
+        low_freq=config.low_freq,
+        high_freq=config.top_freq,
         vtln_warp=vtln_warp,
+        vtln_low=max(100.0, config.low_freq + 10.0),  # Kaldi's defaults, kept inside the bins' band
+        vtln_high=min(config.sample_rate / 2 - 500.0, config.top_freq - 10.0),
     )
     if config.kind == "fbank":
         feats = kaldi.fbank(wave, **common)

@@ -38,6 +38,7 @@ class TrainConfig(ModelConfig):
     speed_factors: str = ""  # e.g. "0.9,1.0,1.1": one drawn per utterance (Kaldi's speed perturbation)
     channel_prob: float = 0.0  # share of utterances through a random channel (band-limit, tilt, high-pass, level)
     vtlp_max: float = 0.0  # vocal-tract length perturbation: fbank warp uniform in [1 - vtlp_max, 1 + vtlp_max]
+    trim_prob: float = 0.0  # share of utterances whose leading/trailing silence is cut to a random part of it
     # optimisation
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -73,6 +74,7 @@ class TrainConfig(ModelConfig):
                 speeds,
                 self.channel_prob,
                 self.vtlp_max,
+                self.trim_prob,
             )
         except ValueError as err:
             raise InputError(f"noise augmentation: {err}") from None
@@ -86,6 +88,7 @@ class TrainConfig(ModelConfig):
         "noise_snr_max": Range(-50, 100),
         "channel_prob": PROBABILITY,
         "vtlp_max": Range(0, 0.2),
+        "trim_prob": PROBABILITY,
         "lr": Range(0, 10, low_open=True),
         "weight_decay": Range(0, 10),
         "lr_factor": Range(0, 1, low_open=True),

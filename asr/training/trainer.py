@@ -60,7 +60,6 @@ def _devices(value: str) -> Any:
 
 def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: list[Callback] | None = None) -> Path:
     """Fit the model; returns the best checkpoint's path. ``resume`` continues from ``out_dir/last.ckpt``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     last = out_dir / "last.ckpt"
     if resume and _finished_epochs(out_dir) >= config.max_epochs:
         log.warning("%s: training finished already (raise max_epochs to train on)", out_dir)
@@ -91,6 +90,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         config.frame_stack,
         augment=config.augment_config(),
     )
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and checked
     skipped = len(data.train_set.skipped) + len(data.valid_set.skipped)
     if skipped:
         log.warning("skipped %d unusable utterances (see warnings above)", skipped)

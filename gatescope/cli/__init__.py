@@ -50,9 +50,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _close_progress_bars() -> None:
+    """End any live progress bar, so that an error gets a line of its own."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        for bar in list(getattr(tqdm.tqdm, "_instances", ())):
+            bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (0 done, 1 a check failed or a bug, 2 bad input, 130 Ctrl-C)."""
     args = parse_args(argv)
+    if getattr(args, "quiet", True) is False and not sys.stderr.isatty():
+        args.quiet = True  # progress bars only on a terminal: logs and pipes get the result lines alone
     debug = getattr(args, "debug", False)
     level = logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
@@ -61,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except GatescopeError as err:
         if debug:
             raise
+        _close_progress_bars()
         print(f"gatescope: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

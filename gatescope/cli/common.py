@@ -39,7 +39,7 @@ def make_parents() -> Parents:
     base = Parser(add_help=False)
     base.add_argument("--debug", action="store_true", help="debug logs, and a traceback with every error")
     quiet = Parser(add_help=False)
-    quiet.add_argument("--quiet", action="store_true", help="no progress bar")
+    quiet.add_argument("--quiet", action="store_true", help="no progress bar (bars show only on a terminal)")
     jobs = Parser(add_help=False)
     jobs.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
     seed = Parser(add_help=False)

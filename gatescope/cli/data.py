@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from gatescope.cli.common import Parents, Subparsers, add_command, positive_int
+from gatescope.errors import InputError
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -14,11 +14,12 @@ def _validate(args: argparse.Namespace) -> int:
 
     problems = validate_data_dir(args.data_dir)
     for problem in problems[: args.max_problems]:
-        print(problem, file=sys.stderr)
+        print(problem)
     if len(problems) > args.max_problems:
-        print(f"... and {len(problems) - args.max_problems} more problems", file=sys.stderr)
+        print(f"... and {len(problems) - args.max_problems} more problems")
     if problems:
-        return 1
+        more = f" ({len(problems)} problems, listed above)" if len(problems) > 1 else ""
+        raise InputError(f"not a valid data dir: {problems[0]}{more}")
     print(f"{args.data_dir}: valid Kaldi data dir")
     return 0
 
@@ -43,7 +44,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="check a Kaldi data dir as validate_data_dir.sh does",
         description="Check a Kaldi data dir: required files, sorted unique ids, matching utterance sets,\n"
         "speaker prefixes, durations > 0, alignments contiguous and inside the audio.\n"
-        "Prints FILE:LINE: PROBLEM for each problem and exits 1 if there is any.",
+        "Prints FILE:LINE: PROBLEM for each problem (stdout) and exits 2 if there is any.",
         examples=["gatescope validate-data data/train"],
     )  # fmt: skip
     validate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
