@@ -170,8 +170,9 @@ def _choose_prompt(worker: _Worker, speaker: Speaker, rng: np.random.Generator) 
     voice = speaker.voice if isinstance(speaker.voice, VoiceSettings) else VoiceSettings("en-us")
     weights = dict(worker.config.rare_phone_weights)
     best, best_score = "", -1.0
+    template = worker.sentences.template(rng)  # one template for all candidates: short prompts keep their share
     for _ in range(worker.config.prompt_candidates):
-        text = worker.sentences.sentence(rng)
+        text = worker.sentences.sentence(rng, template)
         labels = [
             label
             for symbol in worker.espeak.word_phonemes(text, voice)

@@ -141,9 +141,13 @@ class SentenceGenerator:
                 if slot != "a" and slot not in self._choices:
                     raise InputError(f"template {template!r}: unknown slot {{{slot}}}")
 
-    def sentence(self, rng: np.random.Generator) -> str:
-        """One sentence from a random template, its slots filled with random words."""
-        template = self.lexicon.templates[int(rng.integers(len(self.lexicon.templates)))]
+    def template(self, rng: np.random.Generator) -> str:
+        """A template drawn uniformly."""
+        return self.lexicon.templates[int(rng.integers(len(self.lexicon.templates)))]
+
+    def sentence(self, rng: np.random.Generator, template: str | None = None) -> str:
+        """One sentence from ``template`` (default: a random one), its slots filled with random words."""
+        template = template if template is not None else self.template(rng)
 
         def fill(match: re.Match) -> str:
             slot = match.group(1)
