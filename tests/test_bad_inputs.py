@@ -360,6 +360,9 @@ ROWS: list[Row] = [
     ("prepare-digits-misnamed", lambda c: _prepare(c, "digits", _fsdd(c, ["0_george_0.wav", "george.wav"])), "george.wav"),
     ("prepare-digits-wrong-rate", lambda c: _prepare(c, "digits", _fsdd_rate(c)), "0_theo_0.wav"),
     ("prepare-librispeech-missing", lambda c: ["prepare", "librispeech", str(c.tmp / "LibriSpeech"), str(c.out)], "LibriSpeech"),
+    ("combine-one-source", lambda c: ["combine-data", str(c.out), str(c.data())], "at least two"),
+    ("combine-conflicting-utterance", lambda c: ["combine-data", str(c.out), str(c.data()), str(_conflicting_copy(c))], "differently"),
+    ("combine-into-a-source", lambda c: ["combine-data", str(c.data()), str(c.data()), str(c.data("test"))], "overlap"),
     # --- models and data that do not belong together ---
     ("score-real-no-transcripts", lambda c: ["score-real", "--model", str(c.model), "--data", str(_remove(c, "text.wrd", "text")), "--out", str(c.out)], "text"),
     ("results-not-an-experiment", lambda c: ["results", str(_mkdir(c, "notexp"))], "notexp"),
@@ -396,6 +399,16 @@ def _latin1_text(ctx: Ctx) -> Path:
     data = ctx.data()
     (data / "text").write_bytes((data / "text").read_bytes().replace(b" ", " caf\xe9 ".encode("latin-1"), 1))
     return data
+
+
+def _conflicting_copy(ctx: Ctx) -> Path:
+    """A second data dir with the dev set's first utterance id pointing at other audio."""
+    other = ctx.tmp / "other"
+    shutil.copytree(ctx.data(), other)
+    utt = _first_utt(ctx)
+    wav_scp = other / "wav.scp"
+    wav_scp.write_text(wav_scp.read_text().replace(wav_scp.read_text().splitlines()[0], f"{utt} /elsewhere.wav", 1))
+    return other
 
 
 def _fsdd_rate(ctx: Ctx) -> Path:

@@ -16,8 +16,8 @@ from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
     "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj", "prepare librispeech",
-    "validate-data", "features", "train", "decode", "score-real", "results", "lm", "tune-lm", "noise", "robustness",
-    "analyze", "stream",
+    "validate-data", "combine-data", "features", "train", "decode", "score-real", "results", "lm", "tune-lm",
+    "noise", "robustness", "analyze", "stream",
 ]  # fmt: skip
 
 
@@ -59,6 +59,13 @@ def test_corpus_and_prepare_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "dev_clean: 2 utterances" in _run(["prepare", "librispeech", str(libri), str(tmp_path / "libri")], capsys)
     out = _run(["prepare", "digits", str(_fsdd(tmp_path / "fsdd")), str(tmp_path / "digits")], capsys)
     assert "test: 70 utterances, 1 speakers" in out
+    digits = tmp_path / "digits"
+    out = _run(["combine-data", str(tmp_path / "all"), str(digits / "train"), str(digits / "test")], capsys)
+    assert "combined from 2 data dirs" in out
+    combined = (tmp_path / "all" / "wav.scp").read_text().splitlines()
+    parts = [(digits / s / "wav.scp").read_text().splitlines() for s in ("train", "test")]
+    assert combined == sorted(parts[0] + parts[1])
+    assert not (tmp_path / "all" / "feats.scp").exists(), "features are extracted anew, never carried over"
 
 
 def test_train_decode_results_on_tiny_data(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gatescope.errors import InputError
-from gatescope.files import atomic_directory, read_text_file, write_table
+from gatescope.files import atomic_directory, read_text_file, refuse_overlap, write_table
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
 UTTERANCE_FILES = ("wav.scp", "text", "text.61", "text.wrd", "utt2spk", "utt2dur", "feats.scp", "labels.scp")
@@ -248,3 +248,34 @@ def validated_data_dir(target: Path) -> Iterator[Path]:
         problems = validate_data_dir(staging)
         if problems:
             raise InputError(f"prepared {target.name} data dir is invalid: {problems[0]}")
+
+
+COMBINED_TABLES = ("wav.scp", "utt2spk", "text", "text.wrd", "spk2gender", "utt2dur")
+
+
+def combine_data_dirs(out_dir: Path, sources: list[Path]) -> Path:
+    """One data dir holding every utterance of ``sources`` (Kaldi's ``utils/combine_data.sh``): each table that
+    all sources have is merged and sorted, ``spk2utt`` rebuilt; features are not carried (extract them anew).
+
+    Raises:
+        InputError: fewer than two sources, an utterance or speaker id in two sources with different data, or
+        a source that is not a data dir (its first problem).
+    """
+    if len(sources) < 2:
+        raise InputError("combine needs at least two source data dirs")
+    refuse_overlap(out_dir, {f"source {s}": s for s in sources})
+    for source in sources:
+        require_files(source, ("wav.scp", "utt2spk", "text"))
+    names = [n for n in COMBINED_TABLES if all((s / n).is_file() for s in sources)]
+    with validated_data_dir(out_dir) as staging:
+        for name in names:
+            merged: dict[str, str] = {}
+            owner: dict[str, Path] = {}
+            for source in sources:
+                for key, value in read_table(source / name).items():
+                    if key in merged and merged[key] != value:
+                        raise InputError(f"{source / name}: {key!r} is also in {owner[key] / name}, differently")
+                    merged[key], owner[key] = value, source
+            write_table(staging / name, merged)
+        write_speaker_tables(staging, read_table(staging / "utt2spk"))
+    return out_dir

@@ -26,6 +26,8 @@ def _synth(args: argparse.Namespace) -> int:
         utts_per_speaker=args.utts_per_speaker,
         seed=args.seed,
         backends=backends,
+        lexicon=str(args.lexicon or ""),
+        sample_rate=args.sample_rate,
     )
     summary = asdict(generate_corpus(args.out_dir, config, jobs=args.jobs, progress=not args.quiet))
     counts = summary.pop("train_phone39_counts")
@@ -67,6 +69,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
         examples=[
             "gatescope corpus synth corpus/ --speakers 16 --utts-per-speaker 30 --jobs 2",
             "gatescope corpus synth corpus_espeak/ --speakers 8 --utts-per-speaker 5 --backends espeak",
+            "gatescope corpus synth digits/ --lexicon recipes/digits/conf/digits_lexicon.yaml --speakers 40",
         ],
     )  # fmt: skip
     synth.add_argument("out_dir", type=Path, metavar="OUT_DIR")
@@ -76,6 +79,14 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="how many of them are test speakers, split into dev and core test (default 4)",
     )  # fmt: skip
     synth.add_argument("--utts-per-speaker", type=positive_int, default=30, help="utterances per speaker (default 30)")
+    synth.add_argument(
+        "--sample-rate", type=positive_int, default=16000,
+        help="rate of the written audio (default 16000, as TIMIT; 8000 for telephone-band recipes)",
+    )  # fmt: skip
+    synth.add_argument(
+        "--lexicon", type=Path,
+        help="prompt grammar: word lists and templates as the package's conf/synth_lexicon.yaml (default that file)",
+    )  # fmt: skip
     synth.add_argument(
         "--backends", default="auto", choices=["auto", "espeak", "flite", "espeak,flite"],
         help="synthesizers (default auto: espeak and flite, flite skipped with one line where it is not installed)",

@@ -24,6 +24,14 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _combine(args: argparse.Namespace) -> int:
+    from gatescope.asr.data.datadir import combine_data_dirs, describe_data_dir
+
+    out = combine_data_dirs(args.out_dir, args.sources)
+    print(f"{describe_data_dir(out)} (combined from {len(args.sources)} data dirs; run gatescope features on it)")
+    return 0
+
+
 def _features(args: argparse.Namespace) -> int:
     from gatescope.asr.features.extract import extract_features
     from gatescope.asr.features.fbank import FeatureConfig
@@ -49,6 +57,17 @@ def register(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     validate.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     validate.add_argument("--max-problems", type=positive_int, default=20, help="problems to print (default 20)")
+
+    combine = add_command(
+        commands, "combine-data", _combine, parents=[parents.base],
+        help="merge data dirs into one (Kaldi's utils/combine_data.sh)",
+        description="Write OUT_DIR holding every utterance of the SOURCE data dirs: the tables all of them have\n"
+        "(wav.scp, utt2spk, text, text.wrd, spk2gender, utt2dur) merged and sorted, spk2utt rebuilt.\n"
+        "Features are not carried over: run gatescope features on the result.",
+        examples=["gatescope combine-data data/train_all data/synth/train data/fsdd/train"],
+    )  # fmt: skip
+    combine.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    combine.add_argument("sources", type=Path, nargs="+", metavar="SOURCE", help="data dirs to merge (two or more)")
 
     features = add_command(
         commands, "features", _features, parents=[parents.base, parents.jobs, parents.quiet],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command
+from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command, positive_int
 
 
 def _report(data_dirs: list[Path]) -> None:
@@ -20,7 +20,7 @@ def _timit(args: argparse.Namespace) -> int:
 
     out = prepare_timit(
         args.timit_root, args.data_dir, dev_list=args.dev_spk_list, test_list=args.test_spk_list,
-        progress=not args.quiet,
+        sample_rate=args.sample_rate, progress=not args.quiet,
     )  # fmt: skip
     _report([out / split for split in SPLITS])
     return 0
@@ -68,6 +68,10 @@ def register(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     timit.add_argument("timit_root", type=Path, metavar="TIMIT_ROOT")
     timit.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    timit.add_argument(
+        "--sample-rate", type=positive_int, default=16000,
+        help="the corpus's sample rate; a file at another rate is an error (default 16000, as TIMIT)",
+    )  # fmt: skip
     timit.add_argument("--dev-spk-list", type=Path, help="dev speaker list (default: conf/timit_dev_spk.list)")
     timit.add_argument(
         "--test-spk-list", type=Path, help="core-test speaker list (default: conf/timit_core_test_spk.list)"

@@ -58,6 +58,7 @@ class SynthCorpusConfig:
     utts_per_speaker: int = 25
     seed: int = 0
     backends: tuple[str, ...] = ("espeak",)  # synthesizers the speakers take turns on: espeak, flite
+    lexicon: str = ""  # the prompt grammar (YAML as conf/synth_lexicon.yaml); "": that package file
     sample_rate: int = 16000
     lead_silence_ms: tuple[int, int] = (120, 300)  # h# before and after the speech, drawn per utterance
     noise_floor_dbfs: float = -65.0  # white noise under the whole file: no digital silence, as in recordings
@@ -118,13 +119,18 @@ class _Worker:
         torch.set_num_threads(1)
         self.config, self.out_dir = config, out_dir
         self.espeak = Espeak.get()
-        self.sentences = SentenceGenerator(Lexicon.load(conf_path("synth_lexicon.yaml")))
+        self.sentences = SentenceGenerator(Lexicon.load(lexicon_path(config)))
         self.symbol_map = load_symbol_map(conf_path("espeak_timit.map"))
         self.flite_map = load_symbol_map(conf_path("flite_timit.map"))
 
     @classmethod
     def init(cls, config: SynthCorpusConfig, out_dir: Path) -> None:
         cls.state = cls(config, out_dir)
+
+
+def lexicon_path(config: SynthCorpusConfig) -> Path:
+    """The prompt grammar a corpus config names (the package's ``conf/synth_lexicon.yaml`` by default)."""
+    return Path(config.lexicon) if config.lexicon else conf_path("synth_lexicon.yaml")
 
 
 def _speaker_dir(out_dir: Path, speaker: Speaker) -> Path:
@@ -304,7 +310,7 @@ def _write_docs(out_dir: Path, speakers: list[Speaker], results: list[UtteranceR
 
 
 def summarize(
-    out_dir: Path, speakers: list[Speaker], results: list[UtteranceResult], sample_rate: int
+    out_dir: Path, speakers: list[Speaker], results: list[UtteranceResult], config: SynthCorpusConfig
 ) -> CorpusSummary:
     """The summary of a whole corpus from its utterance results (train phone counts on the 39-phone set)."""
     phone_map = PhoneMap.load()
@@ -322,8 +328,10 @@ def summarize(
         backends=sorted({s.backend for s in speakers}),
         speakers={s: sum(sp.split == s for sp in speakers) for s in splits},
         utterances={s: sum(r.split == s for r in results) for s in splits},
-        minutes={s: round(sum(r.num_samples for r in results if r.split == s) / sample_rate / 60, 2) for s in splits},
-        grammar_vocabulary=len(Lexicon.load(conf_path("synth_lexicon.yaml")).vocabulary()),
+        minutes={
+            s: round(sum(r.num_samples for r in results if r.split == s) / config.sample_rate / 60, 2) for s in splits
+        },
+        grammar_vocabulary=len(Lexicon.load(lexicon_path(config)).vocabulary()),
         corpus_vocabulary=len({w for r in results for w in r.words}),
         alignment={n: sum(r.stats.get(n, 0) for r in results) for n in STAT_NAMES},
         train_phone39_counts=counts39,
@@ -356,7 +364,7 @@ def generate_corpus(out_dir: Path, config: SynthCorpusConfig, jobs: int = 1, pro
         bar.update()
     bar.close()
     _write_docs(out_dir, speakers, results)
-    summary = summarize(out_dir, speakers, results, config.sample_rate)
+    summary = summarize(out_dir, speakers, results, config)
     body = {"config": asdict(config), **asdict(summary)}
     body.pop("root")
     write_text_atomic(out_dir / "DOC" / "SUMMARY.json", json.dumps(body, indent=2, sort_keys=True) + "\n")

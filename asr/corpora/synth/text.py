@@ -48,6 +48,11 @@ def past(verb: str) -> str:
     return verb + "ed"
 
 
+def _words(raw: dict, key: str) -> list[str]:
+    """A word list of the lexicon file; a category the file leaves out is empty (no template may use it)."""
+    return str(raw.get(key) or "").split()
+
+
 def _unique(words: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(words))
 
@@ -84,19 +89,21 @@ class Lexicon:
         try:
             raw = yaml.safe_load(path.read_text())
             return cls(
-                names=_unique(raw["names"].split()),
-                places=_unique(raw["places"].split()),
-                nouns=_pairs(raw["nouns"].split(), plural),
-                adjectives=_unique(raw["adjectives"].split()),
-                verbs=_pairs(raw["verbs"].split(), past),
-                intransitive_verbs=_pairs(raw["intransitive_verbs"].split(), past),
-                adverbs=_unique(raw["adverbs"].split()),
-                prepositions=_unique(raw["prepositions"].split()),
-                times=_unique(t.strip() for t in raw["times"].split("|")),
-                numbers=_unique(raw["numbers"].split()),
-                digits=_unique(raw["digits"].split()),
-                templates=list(raw["templates"]),
+                names=_unique(_words(raw, "names")),
+                places=_unique(_words(raw, "places")),
+                nouns=_pairs(_words(raw, "nouns"), plural),
+                adjectives=_unique(_words(raw, "adjectives")),
+                verbs=_pairs(_words(raw, "verbs"), past),
+                intransitive_verbs=_pairs(_words(raw, "intransitive_verbs"), past),
+                adverbs=_unique(_words(raw, "adverbs")),
+                prepositions=_unique(_words(raw, "prepositions")),
+                times=_unique(t.strip() for t in (raw.get("times") or "").split("|") if t.strip()),
+                numbers=_unique(_words(raw, "numbers")),
+                digits=_unique(_words(raw, "digits")),
+                templates=list(raw.get("templates") or []),
             )
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such lexicon file") from None
         except (KeyError, AttributeError, TypeError, yaml.YAMLError) as err:
             raise InputError(f"{path}: not a valid lexicon ({type(err).__name__}: {err})") from None
 
@@ -136,10 +143,14 @@ class SentenceGenerator:
             "num": lx.numbers,
             "digit": lx.digits,
         }
+        if not lx.templates:
+            raise InputError("the lexicon has no templates")
         for template in lx.templates:
             for slot in _SLOT.findall(template):
                 if slot != "a" and slot not in self._choices:
                     raise InputError(f"template {template!r}: unknown slot {{{slot}}}")
+                if slot != "a" and not self._choices[slot]:
+                    raise InputError(f"template {template!r}: the lexicon has no words for {{{slot}}}")
 
     def template(self, rng: np.random.Generator) -> str:
         """A template drawn uniformly."""
