@@ -360,6 +360,7 @@ ROWS: list[Row] = [
     ("prepare-digits-misnamed", lambda c: _prepare(c, "digits", _fsdd(c, ["0_george_0.wav", "george.wav"])), "george.wav"),
     ("prepare-digits-wrong-rate", lambda c: _prepare(c, "digits", _fsdd_rate(c)), "0_theo_0.wav"),
     ("prepare-librispeech-missing", lambda c: ["prepare", "librispeech", str(c.tmp / "LibriSpeech"), str(c.out)], "LibriSpeech"),
+    ("decode-phone-model-on-word-data", lambda c: _decode(c, c.model, _table_edit(c, "text", lambda t: (c.data() / "text.wrd").read_text())), "word-level transcripts"),
     ("combine-one-source", lambda c: ["combine-data", str(c.out), str(c.data())], "at least two"),
     ("combine-conflicting-utterance", lambda c: ["combine-data", str(c.out), str(c.data()), str(_conflicting_copy(c))], "differently"),
     ("combine-into-a-source", lambda c: ["combine-data", str(c.data()), str(c.data()), str(c.data("test"))], "overlap"),
@@ -454,3 +455,19 @@ def test_bad_input(
     assert "code ran from a pickle" not in captured.out
     assert _snapshot(ctx.tmp, tiny_data, tiny_corpus, tiny_models[0]) == before, f"{name}: an input changed"
     assert not ctx.out.exists(), f"{name}: left {ctx.out} behind"
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_every_wav_sample_format_soundfile_reads_is_audio(
+    subtype: str, tiny_models: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Good input that looks unusual: 8/16/24/32-bit PCM and float WAVs are read (the same samples, to the
+    format's precision) and streamed."""
+    from gatescope.asr.data.audio import read_audio
+
+    path = tmp_path / f"{subtype}.wav"
+    sf.write(path, _speech(), 16000, subtype=subtype)
+    samples, rate = read_audio(path)
+    assert rate == 16000 and samples.shape == _speech().shape
+    assert np.abs(samples - _speech()).max() < (1e-2 if subtype == "PCM_U8" else 1e-4)
+    assert main(["stream", "--model", str(tiny_models[0]), "--wav", str(path)]) == 0, capsys.readouterr().err

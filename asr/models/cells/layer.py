@@ -127,6 +127,56 @@ class RecurrentLayer(nn.Module):
             out, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=x.shape[1])
         return out, (tuple(final) if self.family == "lstm" else (final,))
 
+    @property
+    def records_fast(self) -> bool:
+        """Whether :meth:`forward_recorded` can use the fused kernel: a standard cell without projection."""
+        return self.standard and not self.proj_size
+
+    def forward_recorded(
+        self, x: Tensor, lengths: Tensor | None, state: LayerState
+    ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
+        """Every gate at every frame at about the fused kernel's speed (standard cells without projection): the
+        kernel gives h for all frames; with h_{t-1} known, every gate of every frame is one batched matmul, and the
+        LSTM cell value the elementwise recurrence ``c_t = f_t c_{t-1} + i_t g_t``. Equal to :meth:`forward_steps`
+        with ``record=True`` to float precision."""
+        out, final = self.forward_fast(x, lengths, state)
+        mask = None
+        if lengths is not None:
+            mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
+            mask = mask.unsqueeze(2).to(x.dtype)
+        records = []
+        for d, suffix in enumerate(self.suffixes):
+            h = out[..., d * self.hidden_size : (d + 1) * self.hidden_size]
+            source, h = (reverse_padded(x, lengths), reverse_padded(h, lengths)) if d == 1 else (x, h)
+            rec = self._gates_from_outputs(source, h, tuple(s[d] for s in state), suffix)
+            records.append({k: reverse_padded(v, lengths) for k, v in rec.items()} if d == 1 else rec)
+        joined = {k: torch.cat([r[k] for r in records], dim=2) for k in records[0]}
+        if mask is not None:
+            joined = {k: v * mask for k, v in joined.items()}
+        return out, final, joined
+
+    def _gates_from_outputs(self, x: Tensor, h: Tensor, state: LayerState, suffix: str) -> dict[str, Tensor]:
+        """One direction's gates from its input ``x`` and outputs ``h`` ``(batch, time, units)`` (time in the
+        direction's own order) and its initial state."""
+        p = lambda name: self.param(name, suffix)  # noqa: E731
+        h_prev = torch.cat([state[0].unsqueeze(1), h[:, :-1]], dim=1)
+        x_proj = x @ p("weight_ih").T + p("bias_ih")
+        h_proj = h_prev @ p("weight_hh").T + p("bias_hh")
+        if self.family == "rnn":
+            return {"h": h}
+        if self.family == "gru":
+            (x_r, x_z, x_n), (h_r, h_z, h_n) = x_proj.chunk(3, dim=2), h_proj.chunk(3, dim=2)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            return {"z": z, "r": r, "n": torch.tanh(x_n + r * h_n), "h": h}
+        i, f, g, o = (x_proj + h_proj).chunk(4, dim=2)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        update = i * g
+        cells, c = [], state[1]
+        for t in range(x.shape[1]):  # elementwise only: the matmuls are done above for all frames at once
+            c = torch.addcmul(update[:, t], f[:, t], c)
+            cells.append(c)
+        return {"i": i, "f": f, "o": o, "g": g, "c": torch.stack(cells, dim=1), "h": h}
+
     def forward_steps(
         self, x: Tensor, lengths: Tensor | None, state: LayerState, record: bool
     ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:

@@ -114,7 +114,12 @@ class RecurrentStack(nn.Module):
         return [tuple(s[k * d : (k + 1) * d] for s in state) for k in range(self.num_layers)]
 
     def forward(
-        self, x: Tensor, lengths: Tensor | None = None, state: State | Tensor | None = None, return_states: bool = False
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        state: State | Tensor | None = None,
+        return_states: bool = False,
+        step_by_step: bool = False,
     ) -> StackOutput:
         """Run the stack.
 
@@ -124,6 +129,9 @@ class RecurrentStack(nn.Module):
                 the state at the last valid frame.
             state: a previous ``final_state`` to continue from (chunked streaming), or None for zeros. A bare
                 tensor is accepted for GRU/RNN, as ``torch.nn.GRU`` takes.
+            return_states: record every gate, cell value and hidden state (standard cells: from the fused kernel's
+                outputs, see :meth:`RecurrentLayer.forward_recorded`; variants: step by step).
+            step_by_step: run the step-by-step equations even where the fused kernel could (the reference).
         Returns:
             :class:`StackOutput` ``(output, final_state, states)``, ``states`` empty unless ``return_states``:
             ``output`` ``(batch, time, output_size)``; ``final_state`` a tuple ``(h_n, c_n)`` (LSTM family; FGR adds the
@@ -134,12 +142,15 @@ class RecurrentStack(nn.Module):
         if isinstance(state, Tensor):
             state = (state,)
         state = state if state is not None else self.initial_state(x.shape[0], x.device, x.dtype)
-        fast = self.uses_fast_path and not return_states
+        fast = self.uses_fast_path and not return_states and not step_by_step
         finals: list[LayerState] = []
         records: list[dict[str, Tensor]] = []
         for k, (layer, layer_state) in enumerate(zip(self._typed_layers, self._split_state(state), strict=True)):
             if fast:
                 out, final = layer.forward_fast(x, lengths, layer_state)
+            elif return_states and layer.records_fast and not step_by_step:
+                out, final, rec = layer.forward_recorded(x, lengths, layer_state)
+                records.append(rec)
             else:
                 out, final, rec = layer.forward_steps(x, lengths, layer_state, record=return_states)
                 records.append(rec)
