@@ -67,6 +67,15 @@ class NoiseSpec:
             raise InputError(f"noise '{self}': {self.arg!r} is not a positive number")
         return float(self.arg)
 
+    @property
+    def label(self) -> str:
+        """The name reports and file names use: a recorded noise is ``recorded:<file or folder name>``, never a
+        path of the machine that ran it; the other kinds are written as parsed."""
+        if self.kind == "file":
+            path = Path(self.arg.rstrip("/"))
+            return f"recorded:{path.stem if path.suffix else path.name}"
+        return str(self)
+
     def __str__(self) -> str:
         return f"{self.kind}:{self.arg}" if self.arg else self.kind
 

@@ -27,6 +27,11 @@ def test_conditions_expand_snrs_reverb_and_bursts() -> None:
     assert names == [
         "clean", "pink@10dB", "pink@-5dB", "reverb:0.3", "reverb:0.6", "reverb:0.9", "reverb:0.4", "burst:pink",
     ]  # fmt: skip
+    recorded = RobustnessConfig(
+        noises=("file:/home/someone/noises/doing_the_dishes.wav", "file:/srv/noise/"), snrs=("0",)
+    )
+    names = [c.name for c in conditions(recorded)]
+    assert names == ["clean", "recorded:doing_the_dishes@0dB", "recorded:noise@0dB"], "no machine's path in a report"
 
 
 def test_report_matches_decode_and_is_reproducible(tiny_models: list[Path], tiny_data: Path, tmp_path: Path) -> None:

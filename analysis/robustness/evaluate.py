@@ -83,9 +83,14 @@ class Condition:
 
     @property
     def name(self) -> str:
+        """``white@10dB``, ``recorded:dishes@0dB``, ``reverb:0.6``, ``burst:pink``: recorded noises by their file
+        or folder name (see :attr:`NoiseSpec.label`)."""
+        if self.kind == "clean":
+            return "clean"
+        label = NoiseSpec.parse(self.noise).label
         if self.kind == "noise":
-            return f"{self.noise}@{self.snr_db:g}dB"
-        return {"clean": "clean", "burst": f"burst:{self.noise}"}.get(self.kind, self.noise)
+            return f"{label}@{self.snr_db:g}dB"
+        return f"burst:{label}" if self.kind == "burst" else label
 
 
 def parse_snrs(values: tuple[str, ...]) -> tuple[bool, list[float]]:
