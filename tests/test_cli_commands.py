@@ -15,9 +15,9 @@ from tests.test_digits import _fsdd
 from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
-    "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj", "prepare librispeech",
-    "validate-data", "combine-data", "features", "train", "decode", "score-real", "results", "lm", "tune-lm",
-    "noise", "robustness", "analyze", "stream",
+    "download", "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj",
+    "prepare librispeech", "validate-data", "combine-data", "features", "train", "decode", "score-real", "results",
+    "lm", "tune-lm", "noise", "robustness", "analyze", "stream",
 ]  # fmt: skip
 
 

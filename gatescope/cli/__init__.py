@@ -12,11 +12,11 @@ import logging
 import sys
 
 from gatescope import __version__
-from gatescope.cli import analyze, corpus, data, decode, noise, prepare, robustness, stream, train
+from gatescope.cli import analyze, corpus, data, decode, download, noise, prepare, robustness, stream, train
 from gatescope.cli.common import FORMATTER, Parser, make_parents
 from gatescope.errors import GatescopeError
 
-GROUPS = (corpus, prepare, data, train, decode, noise, robustness, analyze, stream)
+GROUPS = (download, corpus, prepare, data, train, decode, noise, robustness, analyze, stream)
 
 
 def build_parser() -> argparse.ArgumentParser:
