@@ -40,6 +40,7 @@ class StreamSettings:
     seed: int = 0
     device: str | None = None
     seconds: float = 0.0
+    record: Path | None = None  # also write the audio as the recogniser received it (16-bit WAV, model rate)
 
 
 class Printer:
@@ -111,6 +112,16 @@ def _chunks(settings: StreamSettings, rate: int, stats: sources.SourceStats, err
     return chunks
 
 
+def _write_wav(path: Path, chunks: list[np.ndarray], rate: int) -> None:
+    """The received audio as a 16-bit WAV, written atomically."""
+    import soundfile as sf
+
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    tmp = path.with_name(f".{path.name}.tmp.wav")
+    sf.write(tmp, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16")
+    tmp.replace(path)
+
+
 def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[str] | None = None) -> str:
     """Stream the chosen source through the model, printing events to ``out`` and notes to ``err`` (default: the
     process's standard output and error); returns the whole transcript."""
@@ -121,9 +132,16 @@ def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[st
     stats = sources.SourceStats()
     chunks = _chunks(settings, recognizer.sample_rate, stats, err)
     printer = Printer(out, settings.json, settings.show_memory)
-    for chunk in chunks:
-        printer.show(recognizer.accept(chunk), recognizer.memory_distance())
-    printer.show(recognizer.finish(), recognizer.memory_distance())
+    received: list[np.ndarray] = []
+    try:
+        for chunk in chunks:
+            if settings.record is not None:
+                received.append(chunk)
+            printer.show(recognizer.accept(chunk), recognizer.memory_distance())
+        printer.show(recognizer.finish(), recognizer.memory_distance())
+    finally:  # what arrived is kept even when the device fails mid-stream
+        if settings.record is not None:
+            _write_wav(settings.record, received, recognizer.sample_rate)
     for note in stats.notes:
         print(f"note: {note}", file=err)
     if stats.overflows:

@@ -28,6 +28,8 @@ def _stream(args: argparse.Namespace) -> int:
         raise ConfigError("--model is required")
     from gatescope.asr.streaming.session import StreamSettings, run_session
 
+    if args.record is not None and args.wav is not None and args.record.resolve() == args.wav.resolve():
+        raise ConfigError(f"--record {args.record}: would overwrite the input --wav")
     fields = set(StreamSettings.__dataclass_fields__)
     run_session(StreamSettings(**{k: v for k, v in vars(args).items() if k in fields}))
     return 0
@@ -73,3 +75,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
     stream.add_argument(
         "--seconds", type=nonnegative_float, default=0.0, help="with --mic: stop after this long (0: Ctrl-C)"
     )
+    stream.add_argument(
+        "--record", type=Path, metavar="WAV",
+        help="also save the audio as the recogniser received it (model rate, 16-bit): replay it with --wav",
+    )  # fmt: skip
