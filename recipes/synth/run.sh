@@ -65,9 +65,9 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  begin 2 "40-dim fbank, CMVN stats and frame labels"
+  begin 2 "narrow-band MFCC (conf/features.yaml), CMVN stats and frame labels"
   for split in train dev test; do
-    gatescope features data/$split --jobs $jobs
+    gatescope features data/$split --jobs $jobs --config conf/features.yaml
   done
 fi
 
