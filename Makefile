@@ -14,17 +14,18 @@ NOISE_DIR ?=
 setup: $(STAMP) os-packages
 
 # Debian packages that no wheel provides: flite (a second synthesizer with voices of real speakers, for
-# `corpus synth`). Installed where this user may (root, or sudo without a password); otherwise one line says
-# what is missing and what works without it.
-OS_PACKAGES := flite
+# `corpus synth`), PortAudio for the microphone, and PulseAudio for the virtual-microphone test. Installed where
+# this user may (root, or sudo without a password); otherwise one line says what is missing.
+OS_PACKAGES := flite pulseaudio pulseaudio-utils libasound2-plugins libportaudio2
 os-packages:
-	@missing=; for p in $(OS_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	@missing=; for p in $(OS_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	  || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then as=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as=sudo; \
 	else as=no; fi; \
 	if [ "$$as" != no ] && command -v apt-get >/dev/null && { $$as apt-get install -y -qq $$missing || \
 	  { $$as apt-get update -qq && $$as apt-get install -y -qq $$missing; }; } >/dev/null 2>&1; then exit 0; fi; \
-	echo "make setup: OS package(s)$$missing not installed (needs apt-get as root); corpus synth uses eSpeak NG alone"
+	echo "make setup: Debian package(s)$$missing not installed (needs apt-get as root): without flite corpus synth uses eSpeak NG alone, without PortAudio no --mic, without PulseAudio the microphone test is skipped"
 
 # The package's files, listed anew on every run but rewritten only when a file is added or removed: a strict
 # editable install links each file, so a new module needs a re-install, an edited one does not.
