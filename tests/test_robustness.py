@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gatescope.analysis.robustness.evaluate import RobustnessConfig, conditions, run_robustness
+from gatescope.analysis.robustness.conditions import RobustnessConfig, conditions
+from gatescope.analysis.robustness.evaluate import run_robustness
 from gatescope.asr.decoding.decode import decode_data_dir
 from gatescope.asr.decoding.scoring import count_errors, reference_errors
 from gatescope.cli import main
@@ -56,8 +58,10 @@ def test_report_matches_decode_and_is_reproducible(tiny_models: list[Path], tiny
         entry = summary["bursts"][noise]
         assert entry["bins_ms"] == list(config.burst_bins_ms)
         assert sum(entry["lstm"]["ref_tokens"]) > 0 and len(entry["gru"]["excess"]) == len(entry["bins_ms"]) - 1
-    # Same seed, models in the other order: every number is the same (identical audio for every model).
-    again = run_robustness(tiny_models[::-1], test_dir, tmp_path / "b", config, tiny_data / "train", progress=False)
+    # Same seed, models in the other order and conditions in two processes: every number is the same.
+    parallel = dataclasses.replace(config, jobs=2)
+    again = run_robustness(tiny_models[::-1], test_dir, tmp_path / "b", parallel, tiny_data / "train", progress=False)
+    assert all(r["seconds"] > 0 for r in again["conditions"])
     assert {r["condition"]: r["results"] for r in again["conditions"]} == rows
     assert again["bursts"] == summary["bursts"]
     csv_lines = (tmp_path / "a" / "results.csv").read_text().splitlines()

@@ -19,8 +19,11 @@ import functools
 import io
 import itertools
 import json
+import logging
+import multiprocessing
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from tqdm import tqdm
 
 from gatescope.analysis.reports.html import HtmlReport, save_figure, versions
 from gatescope.analysis.robustness.anchor import PocketsphinxAnchor
+from gatescope.analysis.robustness.conditions import Condition, RobustnessConfig, conditions
 from gatescope.asr.data.datadir import read_ctm, read_table, require_files
 from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
 from gatescope.asr.decoding.scoring import (
@@ -52,78 +56,7 @@ from gatescope.errors import InputError
 from gatescope.files import refuse_overlap, write_text_atomic
 from gatescope.noise import NoiseSpec
 
-
-@dataclass(frozen=True)
-class RobustnessConfig:
-    """What to measure. ``snrs`` holds dB values and ``clean``; ``noises`` holds noise specs
-    (see :mod:`gatescope.noise.bank`); ``reverb`` without an RT60 means RT60s of :data:`REVERB_RT60S`."""
-
-    noises: tuple[str, ...] = ("white", "pink", "babble")
-    snrs: tuple[str, ...] = ("clean", "20", "10", "5", "0", "-5")
-    bursts: bool = False
-    burst_dur_s: float = 0.3
-    burst_at: float = 0.5  # burst start as a fraction of each utterance
-    burst_bins_ms: tuple[int, ...] = (0, 100, 200, 300, 400, 600)  # window edges after the burst's end
-    beam: int = 0
-    seed: int = 0
-    active_only: bool = False
-    anchor: str = "auto"  # "auto": PocketSphinx for word tasks; "none"; "pocketsphinx"
-
-
-REVERB_RT60S = (0.3, 0.6, 0.9)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One noise condition: clean, an additive noise at an SNR, reverberation, or a burst."""
-
-    kind: str  # "clean", "noise", "reverb" or "burst"
-    noise: str = ""
-    snr_db: float | None = None
-
-    @property
-    def name(self) -> str:
-        """``white@10dB``, ``recorded:dishes@0dB``, ``reverb:0.6``, ``burst:pink``: recorded noises by their file
-        or folder name (see :attr:`NoiseSpec.label`)."""
-        if self.kind == "clean":
-            return "clean"
-        label = NoiseSpec.parse(self.noise).label
-        if self.kind == "noise":
-            return f"{label}@{self.snr_db:g}dB"
-        return f"burst:{label}" if self.kind == "burst" else label
-
-
-def parse_snrs(values: tuple[str, ...]) -> tuple[bool, list[float]]:
-    """(whether ``clean`` is listed, the dB values)."""
-    numbers = []
-    for value in values:
-        if value == "clean":
-            continue
-        try:
-            numbers.append(float(value))
-        except ValueError:
-            raise InputError(f"--snr: {value!r} is neither a number (dB) nor 'clean'") from None
-    return "clean" in values, numbers
-
-
-def conditions(config: RobustnessConfig) -> list[Condition]:
-    """The conditions a config asks for; clean always comes first (relative degradation needs it)."""
-    _, snrs = parse_snrs(config.snrs)
-    out = [Condition("clean")]
-    try:
-        specs = [NoiseSpec.parse(text) for text in config.noises]
-    except InputError as err:
-        raise InputError(f"--noise: {err}") from None
-    for spec in specs:
-        if spec.additive:
-            out += [Condition("noise", str(spec), snr) for snr in snrs]
-        elif spec.arg:
-            out.append(Condition("reverb", str(spec)))
-        else:
-            out += [Condition("reverb", f"reverb:{rt60}") for rt60 in REVERB_RT60S]
-    if config.bursts:
-        out += [Condition("burst", str(spec)) for spec in specs if spec.additive]
-    return out
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -258,16 +191,80 @@ def _window_counts(
     return out
 
 
+@dataclass
+class _Run:
+    """What every condition of one robustness run shares (inherited by forked workers, never pickled)."""
+
+    models: list[_Model]
+    data: _Data
+    bank: Any
+    config: RobustnessConfig
+    feature_config: FeatureConfig
+    phone_map: PhoneMap | None
+    anchor: PocketsphinxAnchor | None
+    out_dir: Path
+
+
+_RUN: _Run | None = None  # set before the worker processes fork
+
+
+def _condition_row(condition: Condition) -> tuple[dict[str, Any], dict[str, dict[str, list[str]]], Any]:
+    """Decode every model (and the anchor) under one condition; writes its hypotheses. Returns the results row
+    (with its cost in seconds), each model's words and the burst spans."""
+    run = _RUN
+    assert run is not None, "set _RUN first"
+    started = time.perf_counter()
+    torch.set_num_threads(1) if run.config.jobs > 1 else None
+    waves, spans = _perturb(condition, run.data, run.bank, run.config)
+    feats, stats = _features(waves, run.data.utt2spk, run.feature_config)
+    row: dict[str, Any] = {"condition": condition.name, **asdict(condition), "results": {}}
+    words_by_model = {}
+    for model in run.models:
+        hyps = _decode(model, feats, stats, run.data, run.config.beam)
+        words = {utt: _words(model, hyp, run.phone_map) for utt, hyp in hyps.items()}
+        counts = score_utterances(run.data.refs, words)
+        row["results"][model.name] = {"error_rate": round(counts.rate, 2), **asdict(counts)}
+        write_text_atomic(
+            run.out_dir / "hyp" / model.name / f"{condition.name}.txt",
+            "".join(f"{u} {' '.join(words[u])}\n" for u in sorted(words)),
+        )
+        words_by_model[model.name] = words
+    if run.anchor is not None:
+        row["results"][run.anchor.name] = _anchor_result(
+            run.anchor, waves, run.data.refs, run.feature_config.sample_rate
+        )
+    row["seconds"] = round(time.perf_counter() - started, 2)
+    return row, words_by_model, spans
+
+
+def _rows(todo: list[Condition], jobs: int, progress: bool) -> Iterator[tuple[dict, dict, Any]]:
+    """Every condition's row in order, ``jobs`` conditions at a time in forked processes."""
+    bar = tqdm(total=len(todo), desc="robustness", unit="condition", disable=not progress)
+    if jobs <= 1 or len(todo) <= 1:
+        for condition in todo:
+            yield _condition_row(condition)
+            bar.update()
+    else:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(todo))) as pool:
+            for result in pool.imap(_condition_row, todo):
+                yield result
+                bar.update()
+    bar.close()
+
+
 def run_robustness(
     model_paths: list[Path],
     data_dir: Path,
     out_dir: Path,
-    config: RobustnessConfig = RobustnessConfig(),
+    config: RobustnessConfig | None = None,
     babble_dir: Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Decode every model under every condition and write ``results.json``, ``results.csv``, ``hyp/``, plots
-    and ``report.html`` into ``out_dir``. Returns the results dict."""
+    and ``report.html`` into ``out_dir``. Conditions run ``config.jobs`` at a time; results do not depend on it.
+    Returns the results dict."""
+    global _RUN
+    config = config or RobustnessConfig()
     started = time.perf_counter()
     refuse_overlap(
         out_dir, {"--data": data_dir, "--babble-data": babble_dir, **{f"--model {m}": m for m in model_paths}}
@@ -284,24 +281,16 @@ def run_robustness(
     if config.bursts and not data.aligned:
         raise InputError(f"{data_dir / 'phones.ctm'}: burst windows need phone alignments (a phone task)")
     metric = "PER" if target == "phones" else "WER"
+    _RUN = _Run(models, data, bank, config, feature_config, phone_map, anchor, out_dir)
     results: list[dict[str, Any]] = []
     clean_words: dict[str, dict[str, list[str]]] = {}
     bursts: dict[str, Any] = {}
-    for condition in tqdm(todo, desc="robustness", unit="condition", disable=not progress):
-        waves, spans = _perturb(condition, data, bank, config)
-        feats, stats = _features(waves, data.utt2spk, feature_config)
-        row: dict[str, Any] = {"condition": condition.name, **asdict(condition), "results": {}}
-        for model in models:
-            hyps = _decode(model, feats, stats, data, config.beam)
-            words = {utt: _words(model, hyp, phone_map) for utt, hyp in hyps.items()}
-            counts = score_utterances(data.refs, words)
-            row["results"][model.name] = {"error_rate": round(counts.rate, 2), **asdict(counts)}
-            write_text_atomic(
-                out_dir / "hyp" / model.name / f"{condition.name}.txt",
-                "".join(f"{u} {' '.join(words[u])}\n" for u in sorted(words)),
-            )
+    try:
+        for condition, (row, words_by_model, spans) in zip(todo, _rows(todo, config.jobs, progress), strict=True):
+            results.append(row)
+            log.info("%s: %.1f s", condition.name, row["seconds"])
             if condition.kind == "clean":
-                clean_words[model.name] = words
+                clean_words = words_by_model
             if condition.kind == "burst":
                 window = functools.partial(
                     _window_counts,
@@ -310,16 +299,16 @@ def run_robustness(
                     bins_ms=config.burst_bins_ms,
                     sample_rate=feature_config.sample_rate,
                 )
-                noisy, clean = window(words), window(clean_words[model.name])
-                bursts.setdefault(condition.noise, {"bins_ms": list(config.burst_bins_ms)})[model.name] = {
-                    "burst": [round(c.rate, 2) for c in noisy],
-                    "clean": [round(c.rate, 2) for c in clean],
-                    "excess": [round(n.rate - c.rate, 2) for n, c in zip(noisy, clean, strict=True)],
-                    "ref_tokens": [c.ref_words for c in clean],
-                }
-        if anchor is not None:
-            row["results"][anchor.name] = _anchor_result(anchor, waves, data.refs, feature_config.sample_rate)
-        results.append(row)
+                for name, words in words_by_model.items():
+                    noisy, clean = window(words), window(clean_words[name])
+                    bursts.setdefault(condition.noise, {"bins_ms": list(config.burst_bins_ms)})[name] = {
+                        "burst": [round(c.rate, 2) for c in noisy],
+                        "clean": [round(c.rate, 2) for c in clean],
+                        "excess": [round(n.rate - c.rate, 2) for n, c in zip(noisy, clean, strict=True)],
+                        "ref_tokens": [c.ref_words for c in clean],
+                    }
+    finally:
+        _RUN = None
     summary = {
         "data": str(data_dir),
         "utterances": len(data.waves),

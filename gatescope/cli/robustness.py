@@ -10,7 +10,8 @@ from gatescope.cli.common import Parents, Subparsers, add_command, nonnegative_i
 
 def _robustness(args: argparse.Namespace) -> int:
     from gatescope.analysis.reports.robustness_report import headline
-    from gatescope.analysis.robustness.evaluate import RobustnessConfig, run_robustness
+    from gatescope.analysis.robustness.conditions import RobustnessConfig
+    from gatescope.analysis.robustness.evaluate import run_robustness
 
     config = RobustnessConfig(
         noises=tuple(n for n in args.noise.split(",") if n),
@@ -21,9 +22,12 @@ def _robustness(args: argparse.Namespace) -> int:
         seed=args.seed,
         active_only=args.active_only,
         anchor=args.anchor,
+        jobs=args.jobs,
     )
     summary = run_robustness(args.model, args.data, args.out, config, args.babble_data, progress=not args.quiet)
     print(headline(summary))
+    costs = ", ".join(f"{row['condition']} {row['seconds']:.1f} s" for row in summary["conditions"])
+    print(f"per condition: {costs}")
     print(f"report: {args.out / 'report.html'} ({len(summary['conditions'])} conditions, {summary['seconds']} s)")
     return 0
 
@@ -31,7 +35,7 @@ def _robustness(args: argparse.Namespace) -> int:
 def register(commands: Subparsers, parents: Parents) -> None:
     """Add ``robustness``."""
     robustness = add_command(
-        commands, "robustness", _robustness, parents=[parents.base, parents.seed, parents.quiet],
+        commands, "robustness", _robustness, parents=[parents.base, parents.seed, parents.jobs, parents.quiet],
         help="noise-robustness report: every model under every noise condition",
         description="Decode every --model under every condition on identical perturbed audio (same seed for all\n"
         "models): clean, each --noise at each --snr, reverberation, and with --bursts a noise segment in\n"
