@@ -9,7 +9,7 @@ JOBS ?= 2
 FSDD ?=
 NOISE_DIR ?=
 
-.PHONY: setup os-packages demo test bench lint format constraints clean FORCE
+.PHONY: setup os-packages demo test bench bench-gpu lint format constraints clean FORCE
 
 setup: $(STAMP) os-packages
 
@@ -61,6 +61,10 @@ bench: setup
 	$(PY) bench/cells_speed.py
 	$(PY) bench/train_speed.py
 	$(PY) bench/train_speed.py --layers 3 --hidden 256 --frame-stack 3 --batch-size 8
+
+# The same benchmarks on CUDA plus a DDP scaling run over every GPU; one line and exit 0 without CUDA.
+bench-gpu: setup
+	PY=$(PY) bench/gpu.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .
