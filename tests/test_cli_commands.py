@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from gatescope.cli import build_parser, main
+from tests.test_an4 import an4_fixture
 from tests.test_digits import _fsdd
 from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
     "download", "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj",
-    "prepare librispeech", "validate-data", "combine-data", "features", "train", "decode", "score-real", "results",
-    "lm", "tune-lm", "noise", "robustness", "analyze", "stream",
+    "prepare librispeech", "prepare an4", "validate-data", "combine-data", "features", "train", "decode",
+    "score-real", "results", "lm", "tune-lm", "noise", "robustness", "analyze", "stream",
 ]  # fmt: skip
 
 
@@ -59,6 +60,9 @@ def test_corpus_and_prepare_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "dev_clean: 2 utterances" in _run(["prepare", "librispeech", str(libri), str(tmp_path / "libri")], capsys)
     out = _run(["prepare", "digits", str(_fsdd(tmp_path / "fsdd")), str(tmp_path / "digits")], capsys)
     assert "test: 70 utterances, 1 speakers" in out
+    assert "test: 4 utterances" in _run(
+        ["prepare", "an4", str(an4_fixture(tmp_path / "an4")), str(tmp_path / "an4_data")], capsys
+    )
     digits = tmp_path / "digits"
     out = _run(["combine-data", str(tmp_path / "all"), str(digits / "train"), str(digits / "test")], capsys)
     assert "combined from 2 data dirs" in out

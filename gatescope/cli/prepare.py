@@ -1,11 +1,11 @@
-"""``gatescope prepare timit|digits|wsj|librispeech``: corpora in their distributed layouts -> Kaldi data dirs."""
+"""``gatescope prepare timit|digits|wsj|librispeech|an4``: corpora in their distributed layouts -> Kaldi data dirs."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command, positive_int
+from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command, nonnegative_int, positive_int
 
 
 def _report(data_dirs: list[Path]) -> None:
@@ -46,6 +46,14 @@ def _librispeech(args: argparse.Namespace) -> int:
     from gatescope.asr.corpora.librispeech import prepare_librispeech
 
     _report(list(prepare_librispeech(args.root, args.data_dir, progress=not args.quiet)))
+    return 0
+
+
+def _an4(args: argparse.Namespace) -> int:
+    from gatescope.asr.corpora.an4 import prepare_an4
+
+    out = prepare_an4(args.root, args.data_dir, dev_speakers=args.dev_speakers)
+    _report([out / split for split in ("train", "dev", "test")])
     return 0
 
 
@@ -113,3 +121,17 @@ def register(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     libri.add_argument("root", type=Path, metavar="ROOT")
     libri.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+
+    an4 = add_command(
+        kinds, "an4", _an4, parents=common,
+        help="CMU AN4 (an4_sphere.tar.gz) -> train/dev/test",
+        description="Read CMU's AN4 census database (ROOT/etc/an4_{train,test}.{fileids,transcription},\n"
+        "ROOT/wav/<fileid>.sph) and write validated Kaldi data dirs: test as distributed (speaker-disjoint),\n"
+        "dev the last --dev-speakers training speakers, train the rest; words in text and text.wrd.",
+        examples=["gatescope prepare an4 downloads/an4 data/"],
+    )  # fmt: skip
+    an4.add_argument("root", type=Path, metavar="AN4_ROOT")
+    an4.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    an4.add_argument(
+        "--dev-speakers", type=nonnegative_int, default=4, help="training speakers held out as dev (default 4)"
+    )
