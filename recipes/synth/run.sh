@@ -124,7 +124,7 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   fi
   quiet=$([ "$progress" = true ] || echo --quiet)
   gatescope robustness $(printf -- "--model exp/%s " $models) --data data/test --out exp/robustness \
-    --noise $noises,reverb --snr clean,20,10,5,0,-5 --bursts $quiet
+    --noise $noises,reverb --snr clean,20,10,5,0,-5 --bursts --jobs $jobs $quiet
 fi
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
