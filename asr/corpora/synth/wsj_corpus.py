@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, _Worker, render_audio
-from gatescope.asr.corpora.synth.espeak import Synthesis, run_isolated
+from gatescope.asr.corpora.synth.espeak import Synthesis, VoiceSettings, run_isolated
 from gatescope.asr.corpora.synth.speakers import Speaker, make_speakers
 from gatescope.asr.corpora.synth.text import Lexicon, SentenceGenerator
 from gatescope.asr.data.sphere import sphere_bytes
@@ -66,6 +66,7 @@ def speaker_code(index: int) -> str:
 
 
 def _speak(worker: _Worker, speaker: Speaker, text: str) -> Synthesis:
+    assert isinstance(speaker.voice, VoiceSettings), "the WSJ-style corpus is spoken by eSpeak alone"
     return worker.espeak.synthesize(text.lower(), speaker.voice)
 
 
