@@ -97,11 +97,15 @@ def list_devices() -> str:
     return "\n".join(lines)
 
 
+SILENT_DEVICE_S = 3.0  # no callback for this long: the input device is taken as lost
+
+
 def mic_chunks(
     target_rate: int, chunk_ms: float, device: str | None, stats: SourceStats, seconds: float = 0.0
 ) -> Iterator[np.ndarray]:
     """Microphone audio through sounddevice: opened at ``target_rate`` when the device supports it, else at the
-    device's default rate and resampled. Overflows are counted in ``stats``; Ctrl-C ends the stream."""
+    device's default rate and resampled. Overflows are counted in ``stats``; Ctrl-C ends the stream, and so does a
+    device that sends nothing for :data:`SILENT_DEVICE_S` (a note in ``stats``; the transcript so far is kept)."""
     sd = _sounddevice()
     device_id: int | str | None = int(device) if device is not None and device.isdigit() else device
     try:
@@ -134,7 +138,11 @@ def mic_chunks(
         with stream:
             try:
                 while not seconds or received < seconds * rate:
-                    chunk = blocks.get()
+                    try:
+                        chunk = blocks.get(timeout=SILENT_DEVICE_S)
+                    except queue.Empty:  # a device that was unplugged, or never delivers: end with what we have
+                        stats.notes.append(f"the device sent no audio for {SILENT_DEVICE_S:g} s (lost?): stopped")
+                        return
                     received += chunk.size
                     yield chunk
             except KeyboardInterrupt:
