@@ -3,6 +3,7 @@ its characters with ``|`` ending every word (``chars``: a word task spelled out,
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +35,17 @@ class TokenTable:
     @classmethod
     def for_target(cls, target: str, train_text: dict[str, str]) -> TokenTable:
         """``phones``: the 48-phone set; ``words``: every word of the training transcripts, sorted; ``chars``:
-        ``|`` and every character of the training transcripts, sorted."""
+        ``|``, the alphabet and every character of the training transcripts, sorted."""
         if target == "phones":
             return cls((BLANK, *PhoneMap.load().labels48), target)
         if target == "words":
             return cls((BLANK, *sorted({w for line in train_text.values() for w in line.split()})), target)
         if target == "chars":
-            chars = sorted({c for line in train_text.values() for c in line if not c.isspace()} - {WORD_BOUNDARY})
+            seen = {c for line in train_text.values() for c in line if not c.isspace()}
+            # The whole alphabet (in the transcripts' case) and the apostrophe, so that a letter the training
+            # transcripts happen to lack is still a token where dev or test transcripts have it.
+            alphabet = string.ascii_lowercase if any(c.islower() for c in seen) else string.ascii_uppercase
+            chars = sorted((seen | set(alphabet) | {"'"}) - {WORD_BOUNDARY})
             return cls((BLANK, WORD_BOUNDARY, *chars), target)
         raise InputError(f"target must be one of {TARGETS}, got {target!r}")
 

@@ -225,7 +225,8 @@ def test_lexicon_and_lm_fix_a_spelling_the_acoustics_got_wrong(tmp_path: Path) -
 
 def test_character_targets_and_sclite_alignment() -> None:
     table = TokenTable.for_target("chars", {"a": "AB C'D"})
-    assert table.symbols == ("<blk>", "|", "'", "A", "B", "C", "D")
+    assert table.symbols == ("<blk>", "|", "'", *"ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "the whole alphabet, seen or not"
+    assert TokenTable.for_target("chars", {"a": "ab"}).symbols[3:] == tuple("abcdefghijklmnopqrstuvwxyz")
     assert table.decode(table.encode("AB C'D")) == ["A", "B", "|", "C", "'", "D", "|"]
     assert unspell(table.decode(table.encode("AB C'D"))) == ["AB", "C'D"]
     ref, hyp = sclite_alignment("the cat sat".split(), "the bat sat on".split())

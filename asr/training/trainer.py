@@ -100,9 +100,12 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
     module = CTCModule(**dataclasses.asdict(config), input_dim=data.train_set.input_dim, tokens=list(tokens.symbols))
 
     checkpoint = ModelCheckpoint(
-        dirpath=out_dir, filename="best", monitor="val_err", mode="min", save_last=True, enable_version_counter=False
+        dirpath=out_dir, filename="best", monitor="val_err", mode="min", enable_version_counter=False
     )
-    extra: list[Callback] = [checkpoint]
+    # last.ckpt after every epoch, improved or not (Lightning's save_last only follows a new best): a run stopped
+    # at any point resumes from its last finished epoch.
+    latest = ModelCheckpoint(dirpath=out_dir, filename="last", save_top_k=1, enable_version_counter=False)
+    extra: list[Callback] = [checkpoint, latest]
     if config.progress_bar:
         extra.append(RichProgressBar())
     with _quiet_lightning():
