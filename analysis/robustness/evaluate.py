@@ -214,7 +214,8 @@ def _condition_row(condition: Condition) -> tuple[dict[str, Any], dict[str, dict
     run = _RUN
     assert run is not None, "set _RUN first"
     started = time.perf_counter()
-    torch.set_num_threads(1) if run.config.jobs > 1 else None
+    if run.config.jobs > 1:  # a forked worker: one thread each, so that the workers do not oversubscribe the cores
+        torch.set_num_threads(1)
     waves, spans = _perturb(condition, run.data, run.bank, run.config)
     feats, stats = _features(waves, run.data.utt2spk, run.feature_config)
     row: dict[str, Any] = {"condition": condition.name, **asdict(condition), "results": {}}

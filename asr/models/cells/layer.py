@@ -135,10 +135,10 @@ class RecurrentLayer(nn.Module):
     def forward_recorded(
         self, x: Tensor, lengths: Tensor | None, state: LayerState
     ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
-        """Every gate at every frame at about the fused kernel's speed (standard cells without projection): the
-        kernel gives h for all frames; with h_{t-1} known, every gate of every frame is one batched matmul, and the
-        LSTM cell value the elementwise recurrence ``c_t = f_t c_{t-1} + i_t g_t``. Equal to :meth:`forward_steps`
-        with ``record=True`` to float precision."""
+        """Every gate at every frame from the fused kernel (standard cells without projection): the kernel gives h
+        for all frames; with h_{t-1} known, every gate of every frame is one batched matmul, and the LSTM cell
+        value the elementwise recurrence ``c_t = f_t c_{t-1} + i_t g_t`` (about twice a plain forward's cost, not
+        a step loop's). Equal to :meth:`forward_steps` with ``record=True`` to float precision."""
         out, final = self.forward_fast(x, lengths, state)
         mask = None
         if lengths is not None:
@@ -158,12 +158,12 @@ class RecurrentLayer(nn.Module):
     def _gates_from_outputs(self, x: Tensor, h: Tensor, state: LayerState, suffix: str) -> dict[str, Tensor]:
         """One direction's gates from its input ``x`` and outputs ``h`` ``(batch, time, units)`` (time in the
         direction's own order) and its initial state."""
+        if self.family == "rnn":  # its only state is h
+            return {"h": h}
         p = lambda name: self.param(name, suffix)  # noqa: E731
         h_prev = torch.cat([state[0].unsqueeze(1), h[:, :-1]], dim=1)
         x_proj = x @ p("weight_ih").T + p("bias_ih")
         h_proj = h_prev @ p("weight_hh").T + p("bias_hh")
-        if self.family == "rnn":
-            return {"h": h}
         if self.family == "gru":
             (x_r, x_z, x_n), (h_r, h_z, h_n) = x_proj.chunk(3, dim=2), h_proj.chunk(3, dim=2)
             r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
