@@ -276,6 +276,8 @@ def combine_data_dirs(out_dir: Path, sources: list[Path]) -> Path:
                     if key in merged and merged[key] != value:
                         raise InputError(f"{source / name}: {key!r} is also in {owner[key] / name}, differently")
                     merged[key], owner[key] = value, source
-            write_table(staging / name, merged)
-        write_speaker_tables(staging, read_table(staging / "utt2spk"))
+            if name == "utt2spk":  # written with the spk2utt derived from it
+                write_speaker_tables(staging, merged)
+            else:
+                write_table(staging / name, merged)
     return out_dir

@@ -46,7 +46,7 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def register(commands: Subparsers, parents: Parents) -> None:
-    """Add ``validate-data`` and ``features``."""
+    """Add ``validate-data``, ``combine-data`` and ``features``."""
     validate = add_command(
         commands, "validate-data", _validate, parents=[parents.base],
         help="check a Kaldi data dir as validate_data_dir.sh does",
