@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,30 @@ def tiny_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> li
     for cell in ("lstm", "gru"):
         train(TrainConfig(cell=cell, **dirs, **small), root / cell)
     return [root / "lstm", root / "gru"]
+
+
+@pytest.fixture
+def virtual_mic(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of a private PulseAudio server whose default source is a virtual microphone fed by
+    whatever is played into its default sink."""
+    runtime = tmp_path / "pulse"
+    runtime.mkdir()
+    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "HOME": str(tmp_path)}
+    env["PULSE_SERVER"] = f"unix:{runtime}/native"
+    started = subprocess.run(
+        ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr"],
+        env=env, capture_output=True, check=False,
+    )  # fmt: skip
+    if started.returncode != 0:
+        pytest.skip(f"cannot start a PulseAudio server here: {started.stderr.decode().strip()[-200:]}")
+    try:
+        for command in (
+            ["pactl", "load-module", "module-null-sink", "sink_name=vspk"],
+            ["pactl", "load-module", "module-virtual-source", "source_name=vmic", "master=vspk.monitor"],
+            ["pactl", "set-default-sink", "vspk"],
+            ["pactl", "set-default-source", "vmic"],
+        ):
+            subprocess.run(command, env=env, capture_output=True, check=True)
+        yield env
+    finally:
+        subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True, check=False)

@@ -13,6 +13,7 @@ import pytest
 from gatescope.cli import build_parser, main
 from tests.test_an4 import an4_fixture
 from tests.test_digits import _fsdd
+from tests.test_examples import help_examples
 from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
@@ -216,27 +217,12 @@ def test_a_burst_that_cannot_start_where_asked_is_reported(
     assert "moved earlier" in caplog.text  # a warning on stderr from the command line
 
 
-def _examples() -> list[str]:
-    """Every ``gatescope ...`` example printed by a command's ``--help`` (continuation lines joined)."""
-    parser = build_parser()
-    found = []
-    for sub in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
-        parsers = list(sub._subparsers._group_actions[0].choices.values()) if sub._subparsers else [sub]  # type: ignore[union-attr]
-        for p in parsers:
-            text = (p.epilog or "").replace("\\\n", " ")
-            for line in text.splitlines():
-                command = line.split("#")[0].split("| ")[-1].strip()
-                if command.startswith("gatescope "):
-                    found.append(command)
-    return found
-
-
 def test_every_help_example_parses() -> None:
     import shlex
 
     from gatescope.cli import parse_args
 
-    examples = _examples()
+    examples = help_examples()  # each also runs as written in test_examples.py
     assert len(examples) >= 25
     for example in examples:
         args = parse_args(shlex.split(example)[1:])  # an option typo in an example would exit here

@@ -19,6 +19,7 @@ from gatescope.asr.corpora.synth.flite import (
     FliteVoice,
     align_flite,
     flite_path,
+    word_owners,
     word_phones,
 )
 from gatescope.asr.corpora.synth.flite import synthesize as flite_synthesize
@@ -64,14 +65,25 @@ def test_alignment_tiles_the_audio_and_words_get_their_own_phones() -> None:
     assert alignment.stats["stop_split"] == 2  # the closures of the k and d of "code" come from the aligner
 
 
-def test_unknown_symbol_and_count_mismatch_are_errors_naming_them() -> None:
+def test_unknown_symbol_and_an_unspoken_word_are_errors_naming_them() -> None:
     synthesis = FliteSynthesis(np.ones(3200, np.int16), 16000, [("pau", 800), ("q9", 1600), ("ay", 3200)])
     symbol_map = {"pau": ("pau",), "ay": ("ay",)}
     tokens = tokenize("a b")
     with pytest.raises(InputError, match="'q9' has no TIMIT label"):
         align_flite(synthesis, tokens, symbol_map, lambda word: ["x"])
-    with pytest.raises(InputError, match=r"spoke 2 phones, but the words alone have 3 \(\[1, 2\]\)"):
-        align_flite(synthesis, tokens, symbol_map, lambda word: ["x"] * (1 if word == "a" else 2))
+    with pytest.raises(InputError, match=r"no phone of word\(s\) \[2\]"):
+        word_owners(["ay", "b"], [["ay"], ["b"], ["s", "iy"]])
+
+
+def test_words_said_differently_in_context_get_their_own_phones() -> None:
+    """flite's "blessed" is ``b l eh s ih d`` alone but ``b l eh s t`` as a verb, and "a" ``ey`` alone, ``ax`` in a
+    sentence (found by ``corpus synth --speakers 16 --utts-per-speaker 30``, the --help example)."""
+    alone = [["dh", "ax"], ["b", "l", "eh", "s", "ih", "d"], ["ey"], ["f", "ao", "r"]]
+    spoken = ["dh", "ax", "b", "l", "eh", "s", "t", "ax", "f", "ao", "r"]
+    owners, edits = word_owners(spoken, alone)
+    assert owners == [0, 0, 1, 1, 1, 1, 1, 2, 3, 3, 3] and edits == 3
+    owners, edits = word_owners(["hh", "dh", "ax", "k", "ae", "t", "s"], [["dh", "ax"], ["k", "ae", "t"]])
+    assert owners == [0, 0, 0, 1, 1, 1, 1] and edits == 2  # insertions join the word before (the first at the start)
 
 
 def test_speakers_of_both_backends_have_both_sexes_in_every_split() -> None:

@@ -6,12 +6,10 @@ Skipped where PulseAudio's programs are missing (Debian: pulseaudio pulseaudio-u
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,33 +24,6 @@ pytestmark = pytest.mark.skipif(
     not all(shutil.which(p) for p in ("pulseaudio", "pactl", "paplay")),
     reason="PulseAudio is not installed (Debian: pulseaudio pulseaudio-utils libasound2-plugins)",
 )
-
-
-@pytest.fixture
-def virtual_mic(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment of a private PulseAudio server whose default source is a virtual microphone fed by
-    whatever is played into its default sink."""
-    runtime = tmp_path / "pulse"
-    runtime.mkdir()
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "HOME": str(tmp_path)}
-    env["PULSE_SERVER"] = f"unix:{runtime}/native"
-    started = subprocess.run(
-        ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr"],
-        env=env, capture_output=True, check=False,
-    )  # fmt: skip
-    if started.returncode != 0:
-        pytest.skip(f"cannot start a PulseAudio server here: {started.stderr.decode().strip()[-200:]}")
-    try:
-        for command in (
-            ["pactl", "load-module", "module-null-sink", "sink_name=vspk"],
-            ["pactl", "load-module", "module-virtual-source", "source_name=vmic", "master=vspk.monitor"],
-            ["pactl", "set-default-sink", "vspk"],
-            ["pactl", "set-default-source", "vmic"],
-        ):
-            subprocess.run(command, env=env, capture_output=True, check=True)
-        yield env
-    finally:
-        subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True, check=False)
 
 
 def _gatescope(*args: str, env: dict[str, str]) -> subprocess.Popen:

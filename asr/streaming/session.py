@@ -134,10 +134,15 @@ def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[st
     printer = Printer(out, settings.json, settings.show_memory)
     received: list[np.ndarray] = []
     try:
-        for chunk in chunks:
-            if settings.record is not None:
-                received.append(chunk)
-            printer.show(recognizer.accept(chunk), recognizer.memory_distance())
+        try:
+            for chunk in chunks:
+                if settings.record is not None:
+                    received.append(chunk)
+                printer.show(recognizer.accept(chunk), recognizer.memory_distance())
+        except KeyboardInterrupt:
+            if not settings.mic:
+                raise
+            # Ctrl-C is how a microphone session ends: what was heard is finished below, exit 0
         printer.show(recognizer.finish(), recognizer.memory_distance())
     finally:  # what arrived is kept even when the device fails mid-stream
         if settings.record is not None:

@@ -67,9 +67,9 @@ def register(commands: Subparsers, parents: Parents) -> None:
         "(speakers take turns by pairs). Same seed, same corpus byte for byte; a re-run skips\n"
         "finished utterances.",
         examples=[
-            "gatescope corpus synth corpus/ --speakers 16 --utts-per-speaker 30 --jobs 2",
+            "gatescope corpus synth corpus/ --speakers 16 --test-speakers 4 --utts-per-speaker 30 --seed 0 --jobs 2",
             "gatescope corpus synth corpus_espeak/ --speakers 8 --utts-per-speaker 5 --backends espeak",
-            "gatescope corpus synth digits/ --lexicon recipes/digits/conf/digits_lexicon.yaml --speakers 40",
+            "gatescope corpus synth digits/ --lexicon recipes/digits/conf/digits_lexicon.yaml --speakers 40 --jobs 2",
         ],
     )  # fmt: skip
     synth.add_argument("out_dir", type=Path, metavar="OUT_DIR")

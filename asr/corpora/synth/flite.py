@@ -132,19 +132,17 @@ def align_flite(
 ) -> Alignment:
     """Phone and word segments of one flite synthesis, in samples at ``synthesis.sample_rate``.
 
-    ``phones_of(word)`` gives the phones of a word said alone (:func:`word_phones` in the voice): only their
-    number is used, to deal the utterance's phones out to its words.
+    ``phones_of(word)`` gives the phones of a word said alone (:func:`word_phones` in the voice); the spoken
+    phones are dealt out to the words by aligning them to those (:func:`word_owners`), since flite may say a word
+    differently in context ("blessed" alone ``b l eh s ih d``, as a verb ``b l eh s t``; "a" ``ey`` / ``ax``).
 
     Raises:
-        InputError: a flite symbol has no TIMIT label in ``conf/flite_timit.map``, or the words' phone counts
-        do not add up to the utterance's.
+        InputError: a flite symbol has no TIMIT label in ``conf/flite_timit.map``, or a word gets no spoken phone.
     """
     stats: Counter[str] = Counter()
-    counts = [len(phones_of(token.text)) for token in tokens]
     spoken = [symbol for symbol, _ in synthesis.segments if symbol != "pau"]
-    if sum(counts) != len(spoken):
-        raise InputError(f"flite spoke {len(spoken)} phones, but the words alone have {sum(counts)} ({counts})")
-    owners = [i for i, count in enumerate(counts) for _ in range(count)]
+    owners, edits = word_owners(spoken, [list(phones_of(token.text)) for token in tokens])
+    stats["context_edits"] += edits
     num_samples = len(synthesis.audio)
     phones: list[Segment] = []
     start, k = 0, 0
@@ -167,6 +165,45 @@ def align_flite(
     phones, stats["joined_double"] = join_doubles(phones)
     phones = frame_with_silence(phones, num_samples)
     return Alignment(phones, word_segments(phones, tokens), stats)
+
+
+def word_owners(spoken: Sequence[str], words_alone: Sequence[Sequence[str]]) -> tuple[list[int], int]:
+    """The word each spoken phone belongs to, and the number of edits that took.
+
+    The spoken phones are aligned to the concatenated phones of the words said alone by edit distance (Levenshtein,
+    ties broken towards substitution); a spoken phone takes the word of the phone it is aligned to, an inserted one
+    the word of the phone before it (the next one at the start).
+
+    Raises:
+        InputError: a word has no spoken phone left (the synthesizer dropped it), naming the word's index.
+    """
+    reference = [(word, phone) for word, phones in enumerate(words_alone) for phone in phones]
+    rows, cols = len(spoken) + 1, len(reference) + 1
+    cost = np.zeros((rows, cols), dtype=np.int32)
+    cost[:, 0], cost[0, :] = np.arange(rows), np.arange(cols)
+    for i in range(1, rows):
+        for j in range(1, cols):
+            cost[i, j] = min(
+                cost[i - 1, j - 1] + (spoken[i - 1] != reference[j - 1][1]), cost[i - 1, j] + 1, cost[i, j - 1] + 1
+            )
+    owners: list[int | None] = [None] * len(spoken)
+    i, j = rows - 1, cols - 1
+    while i > 0:
+        if j > 0 and cost[i, j] == cost[i - 1, j - 1] + (spoken[i - 1] != reference[j - 1][1]):
+            owners[i - 1] = reference[j - 1][0]
+            i, j = i - 1, j - 1
+        elif j > 0 and cost[i, j] == cost[i, j - 1] + 1:
+            j -= 1  # a phone of the word alone that was not spoken
+        else:
+            i -= 1  # a spoken phone the words alone do not have: owned by a neighbour below
+    for k in range(len(owners)):  # inserted phones join the word before (the first word at the very start)
+        if owners[k] is None:
+            owners[k] = owners[k - 1] if k else next((o for o in owners if o is not None), 0)
+    filled = [int(o) for o in owners if o is not None]
+    missing = sorted(set(range(len(words_alone))) - set(filled))
+    if missing:
+        raise InputError(f"flite spoke no phone of word(s) {missing} of the prompt")
+    return filled, int(cost[-1, -1])
 
 
 def _segments(start: int, end: int, labels: tuple[str, ...], word: int, stats: Counter[str]) -> list[Segment]:
