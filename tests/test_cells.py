@@ -81,11 +81,12 @@ def test_introspection_path_matches_torch_nn(
     seed=st.integers(0, 10_000),
     start_from_state=st.booleans(),
 )
-def test_fused_introspection_equals_the_step_by_step_reference(
+def test_introspection_equals_the_step_by_step_reference(
     kind, layers, bidirectional, batch, time, seed, start_from_state
 ) -> None:
-    """Every recorded gate, cell value and hidden state from the fused kernel's outputs equals the step-by-step
-    equations within 1e-5, with padding and from a carried-over state."""
+    """Every recorded gate, cell value and hidden state of both introspection paths (in place, and from the fused
+    kernel's outputs) equals the step-by-step equations within 1e-5, with padding, both directions and from a
+    carried-over state."""
     torch.manual_seed(seed)
     stack = RecurrentStack(kind, 5, 7, layers, bidirectional=bidirectional)
     x = torch.randn(batch, time, 5)
@@ -94,15 +95,18 @@ def test_fused_introspection_equals_the_step_by_step_reference(
     state = None
     if start_from_state:
         state = tuple(torch.randn_like(s) for s in stack.initial_state(batch))
-    fused = stack(x, lengths, state, return_states=True)
-    steps = stack(x, lengths, state, return_states=True, step_by_step=True)
-    torch.testing.assert_close(fused.output, steps.output, atol=1e-5, rtol=1e-5)
-    for a, b in zip(fused.final_state, steps.final_state, strict=True):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
-    for rec_fused, rec_steps in zip(fused.states, steps.states, strict=True):
-        assert sorted(rec_fused) == sorted(rec_steps)
-        for key in rec_steps:
-            torch.testing.assert_close(rec_fused[key], rec_steps[key], atol=1e-5, rtol=1e-5)
+    with torch.no_grad():  # inference: the in-place path (CPU)
+        in_place = stack(x, lengths, state, return_states=True)
+        steps = stack(x, lengths, state, return_states=True, step_by_step=True)
+    from_kernel = stack(x, lengths, state, return_states=True)  # with gradients: from the fused kernel's outputs
+    for fast in (in_place, from_kernel):
+        torch.testing.assert_close(fast.output, steps.output, atol=1e-5, rtol=1e-5)
+        for a, b in zip(fast.final_state, steps.final_state, strict=True):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+        for rec_fast, rec_steps in zip(fast.states, steps.states, strict=True):
+            assert sorted(rec_fast) == sorted(rec_steps)
+            for key in rec_steps:
+                torch.testing.assert_close(rec_fast[key], rec_steps[key], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -129,16 +129,49 @@ class RecurrentLayer(nn.Module):
 
     @property
     def records_fast(self) -> bool:
-        """Whether :meth:`forward_recorded` can use the fused kernel: a standard cell without projection."""
+        """Whether :meth:`forward_recorded` applies: a standard cell without projection (others record step by step
+        through the generic equations)."""
         return self.standard and not self.proj_size
 
     def forward_recorded(
         self, x: Tensor, lengths: Tensor | None, state: LayerState
     ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
-        """Every gate at every frame from the fused kernel (standard cells without projection): the kernel gives h
-        for all frames; with h_{t-1} known, every gate of every frame is one batched matmul, and the LSTM cell
-        value the elementwise recurrence ``c_t = f_t c_{t-1} + i_t g_t`` (about twice a plain forward's cost, not
-        a step loop's). Equal to :meth:`forward_steps` with ``record=True`` to float precision."""
+        """Every gate at every frame of a standard cell without projection, at close to the fused kernel's cost.
+
+        The input projection of all frames is one matmul into a buffer that then holds the gates; each frame adds
+        its recurrent matmul in place and applies the activations in place, and c and h are written straight into
+        their outputs, so nothing is computed twice and nothing is copied. Frames past a sequence's length run
+        too (no branch per frame) and are zeroed afterwards; the final state is read at each length. On a GPU, for
+        the plain RNN (whose only record is h) and where gradients are needed (the in-place buffers have none),
+        :meth:`_recorded_from_kernel` runs instead. Equal to :meth:`forward_steps` with ``record=True`` to float
+        precision."""
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        if self.family == "rnn" or x.is_cuda or needs_grad:
+            return self._recorded_from_kernel(x, lengths, state)
+        last = lengths.to(x.device) - 1 if lengths is not None else torch.full((x.shape[0],), x.shape[1] - 1)
+        rows = torch.arange(x.shape[0], device=x.device)
+        finals, records = [], []
+        for d, suffix in enumerate(self.suffixes):
+            source = reverse_padded(x, lengths) if d == 1 else x
+            initial = tuple(s[d] for s in state)
+            rec = self._lstm_recorded(source, initial, suffix) if self.family == "lstm" else self._gru_recorded(
+                source, initial[0], suffix
+            )  # fmt: skip
+            finals.append(tuple(rec[k][rows, last] for k in (("h", "c") if self.family == "lstm" else ("h",))))
+            records.append({k: reverse_padded(v, lengths) for k, v in rec.items()} if d == 1 else rec)
+        joined = {k: torch.cat([r[k] for r in records], dim=2) for k in records[0]} if d else records[0]
+        if lengths is not None:
+            valid = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
+            joined = {k: v * valid.unsqueeze(2).to(x.dtype) for k, v in joined.items()}
+        final = tuple(torch.stack([f[i] for f in finals]) for i in range(len(finals[0])))
+        return joined["h"], final, joined
+
+    def _recorded_from_kernel(
+        self, x: Tensor, lengths: Tensor | None, state: LayerState
+    ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
+        """:meth:`forward_recorded` on a GPU, where a frame loop of small kernels would be launch-bound: cuDNN gives
+        h for all frames; with h_{t-1} known, every gate of every frame is one batched matmul, and the LSTM cell
+        value the elementwise recurrence ``c_t = f_t c_{t-1} + i_t g_t`` (one kernel per frame)."""
         out, final = self.forward_fast(x, lengths, state)
         mask = None
         if lengths is not None:
@@ -176,6 +209,64 @@ class RecurrentLayer(nn.Module):
             c = torch.addcmul(update[:, t], f[:, t], c)
             cells.append(c)
         return {"i": i, "f": f, "o": o, "g": g, "c": torch.stack(cells, dim=1), "h": h}
+
+    def _lstm_recorded(self, x: Tensor, state: LayerState, suffix: str) -> dict[str, Tensor]:
+        """One direction of a standard LSTM ``(batch, time, features)``, every gate recorded (see
+        :meth:`forward_recorded`). Buffers are time-major, so each frame's slices are contiguous (the records are
+        batch-first views of them); rows are reordered to i, f, o, g so one sigmoid covers three gates."""
+        p = lambda name: self.param(name, suffix)  # noqa: E731
+        units = self.hidden_size
+        batch, time, _ = x.shape
+        i, f, g, o = (torch.arange(k * units, (k + 1) * units, device=x.device) for k in range(4))
+        order = torch.cat([i, f, o, g])
+        bias = (p("bias_ih") + p("bias_hh"))[order]
+        inputs = x.transpose(0, 1).reshape(time * batch, -1)
+        gates = torch.mm(inputs, p("weight_ih")[order].T.contiguous()).view(time, batch, 4 * units)
+        weight_hh = p("weight_hh")[order].T.contiguous()  # BLAS is faster on it than on a transposed view
+        cells, outs = x.new_empty(time, batch, units), x.new_empty(time, batch, units)
+        h, c = state[0], state[1]
+        update, squashed = x.new_empty(batch, units), x.new_empty(batch, units)
+        frames = zip(
+            gates.unbind(0), gates[..., : 3 * units].unbind(0), gates[..., 3 * units :].unbind(0),
+            gates[..., :units].unbind(0), gates[..., units : 2 * units].unbind(0),
+            gates[..., 2 * units : 3 * units].unbind(0), cells.unbind(0), outs.unbind(0), strict=True,
+        )  # fmt: skip
+        for a, sigmoids, g_t, i_t, f_t, o_t, c_out, h_out in frames:
+            a.add_(bias).addmm_(h, weight_hh)  # the bias here, not in the big matmul: addmm's broadcast copy costs more
+            sigmoids.sigmoid_()
+            g_t.tanh_()
+            torch.mul(i_t, g_t, out=update)
+            c = torch.addcmul(update, f_t, c, out=c_out)
+            torch.tanh(c, out=squashed)
+            h = torch.mul(o_t, squashed, out=h_out)
+        i_, f_, o_, g_ = gates.transpose(0, 1).split(units, dim=2)
+        return {"i": i_, "f": f_, "o": o_, "g": g_, "c": cells.transpose(0, 1), "h": outs.transpose(0, 1)}
+
+    def _gru_recorded(self, x: Tensor, h: Tensor, suffix: str) -> dict[str, Tensor]:
+        """One direction of a cuDNN-form GRU ``(batch, time, features)``, every gate recorded (see
+        :meth:`forward_recorded`; time-major buffers as for the LSTM): r, z = sigmoid(x + h projections),
+        n = tanh(x_n + r (W_hn h + b_hn)), h' = n + z (h - n)."""
+        p = lambda name: self.param(name, suffix)  # noqa: E731
+        units = self.hidden_size
+        batch, time, _ = x.shape
+        inputs = x.transpose(0, 1).reshape(time * batch, -1)
+        gates = torch.addmm(p("bias_ih"), inputs, p("weight_ih").T.contiguous()).view(time, batch, 3 * units)
+        weight_hh, bias_hh = p("weight_hh").T.contiguous(), p("bias_hh")
+        outs = x.new_empty(time, batch, units)
+        recurrent, difference = x.new_empty(batch, 3 * units), x.new_empty(batch, units)
+        recurrent_rz, recurrent_n = recurrent[:, : 2 * units], recurrent[:, 2 * units :]
+        frames = zip(
+            gates[..., : 2 * units].unbind(0), gates[..., :units].unbind(0), gates[..., units : 2 * units].unbind(0),
+            gates[..., 2 * units :].unbind(0), outs.unbind(0), strict=True,
+        )  # fmt: skip
+        for rz, r_t, z_t, n_t, h_out in frames:
+            torch.addmm(bias_hh, h, weight_hh, out=recurrent)
+            rz.add_(recurrent_rz).sigmoid_()
+            n_t.addcmul_(r_t, recurrent_n).tanh_()
+            torch.sub(h, n_t, out=difference)
+            h = torch.addcmul(n_t, z_t, difference, out=h_out)
+        r, z, n = gates.transpose(0, 1).split(units, dim=2)
+        return {"z": z, "r": r, "n": n, "h": outs.transpose(0, 1)}
 
     def forward_steps(
         self, x: Tensor, lengths: Tensor | None, state: LayerState, record: bool

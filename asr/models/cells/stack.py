@@ -129,9 +129,10 @@ class RecurrentStack(nn.Module):
                 the state at the last valid frame.
             state: a previous ``final_state`` to continue from (chunked streaming), or None for zeros. A bare
                 tensor is accepted for GRU/RNN, as ``torch.nn.GRU`` takes.
-            return_states: record every gate, cell value and hidden state (standard cells: from the fused kernel's
-                outputs, see :meth:`RecurrentLayer.forward_recorded`; variants: step by step).
-            step_by_step: run the step-by-step equations even where the fused kernel could (the reference).
+            return_states: record every gate, cell value and hidden state (standard cells in inference: the
+                in-place path of :meth:`RecurrentLayer.forward_recorded`; variants and training: step by step).
+            step_by_step: run the generic step-by-step equations even where the in-place path could (the
+                reference).
         Returns:
             :class:`StackOutput` ``(output, final_state, states)``, ``states`` empty unless ``return_states``:
             ``output`` ``(batch, time, output_size)``; ``final_state`` a tuple ``(h_n, c_n)`` (LSTM family; FGR adds the
