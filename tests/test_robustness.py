@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gatescope.analysis.reports.robustness_report import heatmap_figure, verdicts
 from gatescope.analysis.robustness.conditions import RobustnessConfig, conditions
 from gatescope.analysis.robustness.evaluate import run_robustness
 from gatescope.asr.decoding.decode import decode_data_dir
@@ -42,10 +43,11 @@ def test_report_matches_decode_and_is_reproducible(tiny_models: list[Path], tiny
     )
     test_dir = tiny_data / "test"
     summary = run_robustness(tiny_models, test_dir, tmp_path / "a", config, tiny_data / "train", progress=False)
-    for name in ("results.json", "results.csv", "report.html", "error_vs_snr.png", "burst_recovery.png"):
+    for name in ("results.json", "results.csv", "report.html", "heatmap.png", "error_vs_snr.png", "burst_recovery.png"):
         assert (tmp_path / "a" / name).is_file(), name
     html = (tmp_path / "a" / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "torch" in html  # plots and versions embedded
+    assert html.count("data:image/png;base64,") == 5 and "torch" in html  # plots and versions embedded
+    assert all(line.replace("≤", "&le;") in html or line in html for line in verdicts(summary))
     rows = {r["condition"]: r["results"] for r in summary["conditions"]}
     assert list(rows) == [c.name for c in conditions(config)]
     for path in tiny_models:
@@ -127,3 +129,26 @@ def test_sigkill_leaves_no_half_written_report_and_a_rerun_finishes(
     assert not (out / "report.html").exists() and not (out / "results.json").exists()
     subprocess.run(command, check=True, capture_output=True)
     assert "</html>" in (out / "report.html").read_text()
+
+
+def test_verdicts_rank_the_models_and_read_burst_recovery() -> None:
+    def row(condition: str, kind: str, snr: float | None, lstm: float, gru: float) -> dict:
+        results = {"lstm": {"error_rate": lstm}, "gru": {"error_rate": gru}}
+        return {"condition": condition, "kind": kind, "noise": "white", "snr_db": snr, "results": results}
+
+    summary = {
+        "models": {"lstm": {}, "gru": {}}, "anchor": None, "metric": "PER",
+        "conditions": [row("clean", "clean", None, 20.0, 22.0), row("white@10dB", "noise", 10, 30.0, 28.0),
+                       row("white@0dB", "noise", 0, 70.0, 50.0)],
+        "bursts": {"white": {"bins_ms": [0, 100, 200, 300], "lstm": {"excess": [30.0, 10.0, 1.5]},
+                             "gru": {"excess": [20.0, 5.0, 3.0]}}},
+    }  # fmt: skip
+    lstm, gru = verdicts(summary)
+    assert lstm == (
+        "lstm: 20.0% PER clean; worst under white@0dB (70.0%); 2nd of 2 at SNR ≤ 5 dB (70.0% on average); "
+        "after a white burst within 2 points of clean by 300 ms."
+    )
+    assert gru.startswith("gru: 22.0% PER clean; worst under white@0dB (50.0%); best of 2 at SNR ≤ 5 dB")
+    assert gru.endswith("after a white burst still +3.0 points at 300 ms.")
+    figure = heatmap_figure(summary)
+    assert len(figure.axes[0].texts) == 6  # a number in every cell

@@ -101,34 +101,92 @@ def burst_figure(summary: dict[str, Any]) -> Figure | None:
     return fig
 
 
-def headline(summary: dict[str, Any]) -> str:
-    """One sentence per model computed from the results: clean error, mean error at SNR <= 5 dB, burst recovery."""
+def heatmap_figure(summary: dict[str, Any]) -> Figure:
+    """Every system under every condition at a glance: the error rate as colour and as a number in each cell."""
+    systems, _, _ = _series(summary)
+    rows = summary["conditions"]
+    values = np.array([[np.nan if (v := _rate(r, s)) is None else v for r in rows] for s in systems])
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(rows) + 2.5), 0.45 * len(systems) + 2.4))
+    top = max(100.0, float(np.nanmax(values))) if np.isfinite(values).any() else 100.0
+    image = ax.imshow(values, cmap="magma_r", vmin=0.0, vmax=top, aspect="auto")
+    ax.set_xticks(range(len(rows)), [r["condition"] for r in rows], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(systems)), systems)
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(
+                j,
+                i,
+                f"{value:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > top / 2 else "black",
+            )
+    fig.colorbar(image, ax=ax, label=f"{summary['metric']} (%)")
+    fig.tight_layout()
+    return fig
+
+
+RECOVERED_POINTS = 2.0  # a model is back after a burst once its excess error is at most this many points
+
+
+def verdicts(summary: dict[str, Any]) -> list[str]:
+    """One line per system, computed from the results: clean error, its worst condition, its rank among the
+    systems at SNR <= 5 dB, and (with bursts) how soon after a burst its error is back near clean."""
     systems, by_noise, clean = _series(summary)
-    parts = []
+    noisy = [r for r in summary["conditions"] if r["kind"] != "clean"]
+    low: dict[str, float] = {}
     for system in systems:
-        rates = [_rate(r, system) for rows in by_noise.values() for r in rows if r["snr_db"] <= 5]
-        low = [v for v in rates if v is not None]
-        text = f"{system}: {_rate(clean, system):.1f}% clean"
-        if low:
-            text += f", {np.mean(low):.1f}% on average at SNR ≤ 5 dB"
-        excess = [
-            float(np.mean(entry[system]["excess"][:3])) for entry in summary["bursts"].values() if system in entry
+        rates = [
+            v for rows in by_noise.values() for r in rows if r["snr_db"] <= 5 and (v := _rate(r, system)) is not None
         ]
-        if excess:
-            text += f", {np.mean(excess):+.1f} points in the first windows after a burst"
-        parts.append(text)
-    return f"{summary['metric']} — " + "; ".join(parts) + "."
+        if rates:
+            low[system] = float(np.mean(rates))
+    ranked = sorted(low, key=low.__getitem__)
+    lines = []
+    for system in systems:
+        parts = [f"{system}: {_rate(clean, system):.1f}% {summary['metric']} clean"]
+        rates = [(r["condition"], v) for r in noisy if (v := _rate(r, system)) is not None]
+        if rates:
+            condition, worst = max(rates, key=lambda pair: pair[1])
+            parts.append(f"worst under {condition} ({worst:.1f}%)")
+        if system in low and len(ranked) > 1:
+            parts.append(
+                f"{_ordinal(ranked.index(system) + 1)} of {len(ranked)} at SNR ≤ 5 dB ({low[system]:.1f}% on average)"
+            )
+        elif system in low:
+            parts.append(f"{low[system]:.1f}% on average at SNR ≤ 5 dB")
+        parts += [_recovery(noise, entry, system) for noise, entry in summary["bursts"].items() if system in entry]
+        lines.append("; ".join(parts) + ".")
+    return lines
+
+
+def _recovery(noise: str, entry: dict[str, Any], system: str) -> str:
+    """How soon after a ``noise`` burst the system's excess error falls to :data:`RECOVERED_POINTS`."""
+    excess, edges = entry[system]["excess"], entry["bins_ms"]
+    back = next((i for i, value in enumerate(excess) if value <= RECOVERED_POINTS), None)
+    if back is None:
+        return f"after a {noise} burst still {excess[-1]:+.1f} points at {edges[-1]} ms"
+    return f"after a {noise} burst within {RECOVERED_POINTS:g} points of clean by {edges[back + 1]} ms"
+
+
+def _ordinal(n: int) -> str:
+    return {1: "best", 2: "2nd"}.get(n, f"{n}th" if n > 3 else "3rd")
 
 
 def fill_report(report: HtmlReport, summary: dict[str, Any], save: SaveFigure) -> None:
     """Every section of the robustness report."""
     systems, _, _ = _series(summary)
-    report.paragraph(headline(summary))
+    for line in verdicts(summary):
+        report.paragraph(line)
     report.paragraph(
         f"{summary['utterances']} utterances ({summary['audio_minutes']} min) of {summary['data']}, "
         f"{summary['decoding']} decoding, every system on identical perturbed audio (seed {summary['config']['seed']})."
     )
-    report.heading(f"{summary['metric']} (%) per condition")
+    heatmap = heatmap_figure(summary)
+    save(heatmap, "heatmap")
+    report.figure(heatmap, f"{summary['metric']} (%) of every system under every condition.")
+    report.heading(f"{summary['metric']} (%) per condition", 3)
     rows = [[r["condition"], *[_rate(r, s) for s in systems]] for r in summary["conditions"]]
     report.table(["condition", *systems], rows)
     figures = [

@@ -9,7 +9,7 @@ from gatescope.cli.common import Parents, Subparsers, add_command, nonnegative_i
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    from gatescope.analysis.reports.robustness_report import headline
+    from gatescope.analysis.reports.robustness_report import verdicts
     from gatescope.analysis.robustness.conditions import RobustnessConfig
     from gatescope.analysis.robustness.evaluate import run_robustness
 
@@ -25,7 +25,8 @@ def _robustness(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     summary = run_robustness(args.model, args.data, args.out, config, args.babble_data, progress=not args.quiet)
-    print(headline(summary))
+    for line in verdicts(summary):
+        print(line)
     costs = ", ".join(f"{row['condition']} {row['seconds']:.1f} s" for row in summary["conditions"])
     print(f"per condition: {costs}")
     print(f"report: {args.out / 'report.html'} ({len(summary['conditions'])} conditions, {summary['seconds']} s)")
