@@ -177,3 +177,21 @@ def test_narrow_band_features_are_the_same_for_a_16k_recording_and_its_8k_copy()
         FeatureConfig(high_freq=9000)
     with pytest.raises(ConfigError, match="low_freq"):
         FeatureConfig(low_freq=4000, high_freq=3800)
+
+
+def test_in_process_work_leaves_the_callers_thread_count(tiny_corpus: Path, tiny_data: Path, tmp_path: Path) -> None:
+    """Feature extraction and corpus synthesis give their worker processes one thread each, but run in-process
+    (jobs=1) they must not change the caller's thread count (a training started afterwards would use one core)."""
+    from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        shutil.copytree(tiny_data / "dev", tmp_path / "dev")
+        extract_features(tmp_path / "dev", FeatureConfig(num_mel_bins=23), jobs=1, progress=False)
+        assert torch.get_num_threads() == 2
+        config = SynthCorpusConfig(speakers=2, test_speakers=1, utts_per_speaker=1, seed=3, backends=("espeak",))
+        generate_corpus(tmp_path / "corpus", config, jobs=1, progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

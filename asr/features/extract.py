@@ -78,7 +78,6 @@ def _chunk_paths(ark_dir: Path, config: FeatureConfig, index: int) -> dict[str, 
 
 def _process_chunk(args: tuple[_Chunk, FeatureConfig, Path]) -> int:
     chunk, config, ark_dir = args
-    torch.set_num_threads(1)
     paths = _chunk_paths(ark_dir, config, chunk.index)
     ids = phone_table()
     feats, labels = [], []
@@ -145,7 +144,10 @@ def extract_features(data_dir: Path, config: FeatureConfig, jobs: int = 1, progr
         for item in work:
             bar.update(_process_chunk(item))
     else:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # One thread per worker process, so that the workers do not oversubscribe the cores (set there only: a
+        # library call must not change the calling process's thread count).
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(1,)) as pool:
             for done in pool.map(_process_chunk, work):
                 bar.update(done)
     bar.close()

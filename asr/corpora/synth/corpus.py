@@ -116,7 +116,6 @@ class _Worker:
     state: _Worker | None = None
 
     def __init__(self, config: SynthCorpusConfig, out_dir: Path) -> None:
-        torch.set_num_threads(1)
         self.config, self.out_dir = config, out_dir
         self.espeak = Espeak.get()
         self.sentences = SentenceGenerator(Lexicon.load(lexicon_path(config)))
@@ -126,6 +125,12 @@ class _Worker:
     @classmethod
     def init(cls, config: SynthCorpusConfig, out_dir: Path) -> None:
         cls.state = cls(config, out_dir)
+
+    @classmethod
+    def init_process(cls, config: SynthCorpusConfig, out_dir: Path) -> None:
+        """A pool worker's initializer: one torch thread per process (the calling process keeps its own)."""
+        torch.set_num_threads(1)
+        cls.init(config, out_dir)
 
 
 def lexicon_path(config: SynthCorpusConfig) -> Path:
@@ -380,5 +385,5 @@ def _run(
         return
     # Fork-free start: eSpeak's global state must be created in each worker, not inherited.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_Worker.init, initargs=(config, out_dir)) as pool:
+    with context.Pool(jobs, initializer=_Worker.init_process, initargs=(config, out_dir)) as pool:
         yield from pool.imap_unordered(_task, todo, chunksize=4)
