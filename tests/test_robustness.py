@@ -152,3 +152,20 @@ def test_verdicts_rank_the_models_and_read_burst_recovery() -> None:
     assert gru.endswith("after a white burst still +3.0 points at 300 ms.")
     figure = heatmap_figure(summary)
     assert len(figure.axes[0].texts) == 6  # a number in every cell
+
+
+def test_a_recorded_noise_is_named_not_pathed_in_the_report(
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path
+) -> None:
+    import soundfile as sf
+
+    noise_dir = tmp_path / "machine_specific" / "noises"
+    noise_dir.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sf.write(noise_dir / "hum.wav", (rng.standard_normal(16000) * 0.1).astype(np.float32), 16000)
+    config = RobustnessConfig(noises=(f"file:{noise_dir}",), snrs=("clean", "0"), bursts=True, burst_dur_s=0.2)
+    summary = run_robustness(tiny_models[:1], tiny_data / "test", tmp_path / "r", config, progress=False)
+    assert list(summary["bursts"]) == ["recorded:noises"]
+    assert any("after a recorded:noises burst" in line for line in verdicts(summary))
+    for name in ("report.html", "results.csv"):
+        assert str(noise_dir) not in (tmp_path / "r" / name).read_text(), name

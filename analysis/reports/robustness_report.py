@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from gatescope.analysis.reports.html import HtmlReport
+from gatescope.noise import NoiseSpec
 
 SaveFigure = Callable[[Figure, str], None]
 
@@ -27,8 +28,8 @@ def _series(summary: dict[str, Any]) -> tuple[list[str], dict[str, list[dict[str
     clean = next(r for r in rows if r["kind"] == "clean")
     by_noise: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        if row["kind"] == "noise":
-            by_noise.setdefault(row["noise"], []).append(row)
+        if row["kind"] == "noise":  # keyed by the noise's label: a recorded noise by its name, never its path
+            by_noise.setdefault(NoiseSpec.parse(row["noise"]).label, []).append(row)
     for noise in by_noise:
         by_noise[noise].sort(key=lambda r: -r["snr_db"])
     return systems, by_noise, clean
@@ -67,7 +68,7 @@ def reverb_figure(summary: dict[str, Any]) -> Figure | None:
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    labels = ["clean"] + [r["noise"] for r in rows]
+    labels = ["clean"] + [r["condition"] for r in rows]
     width = 0.8 / len(systems)
     for i, system in enumerate(systems):
         values = [_rate(clean, system)] + [_rate(r, system) for r in rows]
@@ -230,7 +231,8 @@ def fill_report(report: HtmlReport, summary: dict[str, Any], save: SaveFigure) -
         ],
     )
     report.heading("Settings and versions", 3)
-    report.settings({**summary["config"], **{f"features.{k}": v for k, v in summary["features"].items()}})
+    config = {**summary["config"], "noises": [NoiseSpec.parse(n).label for n in summary["config"]["noises"]]}
+    report.settings({**config, **{f"features.{k}": v for k, v in summary["features"].items()}})  # no paths
     report.settings({**summary["versions"], "seconds": summary["seconds"]})
 
 

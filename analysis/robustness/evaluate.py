@@ -302,7 +302,8 @@ def run_robustness(
                 )
                 for name, words in words_by_model.items():
                     noisy, clean = window(words), window(clean_words[name])
-                    bursts.setdefault(condition.noise, {"bins_ms": list(config.burst_bins_ms)})[name] = {
+                    label = NoiseSpec.parse(condition.noise).label  # a recorded noise by its name, never a path
+                    bursts.setdefault(label, {"bins_ms": list(config.burst_bins_ms)})[name] = {
                         "burst": [round(c.rate, 2) for c in noisy],
                         "clean": [round(c.rate, 2) for c in clean],
                         "excess": [round(n.rate - c.rate, 2) for n, c in zip(noisy, clean, strict=True)],
@@ -363,7 +364,8 @@ def _write_outputs(summary: dict[str, Any], out_dir: Path) -> None:
     for row in summary["conditions"]:
         for name, r in row["results"].items():
             writer.writerow(
-                [name, row["condition"], row["kind"], row["noise"], row["snr_db"], summary["metric"], r["error_rate"],
+                [name, row["condition"], row["kind"], row["noise"] and NoiseSpec.parse(row["noise"]).label,
+                 row["snr_db"], summary["metric"], r["error_rate"],
                  r["ref_words"], r["substitutions"], r["deletions"], r["insertions"]]
             )  # fmt: skip
     write_text_atomic(out_dir / "results.csv", buffer.getvalue())
