@@ -1,10 +1,11 @@
 """Training throughput: Lightning trainer steps on real batches beside a bare training loop of the same shapes.
 
-The bare loop is what a step cannot do without: a fused ``nn.LSTM`` forward, the output layer, CTC, backward and
-an Adam step, on one batch kept on the device. Both run in this process (4 x 320 LSTM by default, batches of the
-embedded corpus), so trainer/bare says what the data pipeline, padding, logging and Lightning cost (goal <= 1.2);
-the share of padded frames in the trainer's batches (length-bucketed) is reported beside it (goal < 10 %).
-With ``--devices N --strategy ddp`` the trainer runs Lightning's DDP over N GPUs (the scaling run).
+The bare loop is what a step cannot do without: a fused ``nn.LSTM`` (``nn.GRU`` with ``--cell gru``) forward, the
+output layer, CTC, backward and an Adam step, on one batch kept on the device. Both run in this process (4 x 320
+LSTM by default, batches of the embedded corpus), so trainer/bare says what the data pipeline, padding, logging and
+Lightning cost (goal <= 1.2); the share of padded frames in the trainer's batches (length-bucketed) is reported
+beside it (goal < 10 %). With ``--devices N --strategy ddp`` the trainer runs Lightning's DDP over N GPUs (the
+scaling run).
 
     python bench/train_speed.py [--steps 20] [--layers 4] [--hidden 320] [--frame-stack 1] [--devices N] [--data DIR]
 """
@@ -56,7 +57,8 @@ class StepTimer(pl.Callback):
 
 def _bare_loop(args: argparse.Namespace, time_steps: int, dim: int, device: str) -> Callable[[], None]:
     """One bare training step on a fixed batch: fused LSTM, output layer, CTC, backward, Adam."""
-    lstm = torch.nn.LSTM(dim * args.frame_stack, args.hidden, args.layers, batch_first=True).to(device)
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[args.cell]
+    lstm = module(dim * args.frame_stack, args.hidden, args.layers, batch_first=True).to(device)
     head = torch.nn.Linear(args.hidden, 49).to(device)
     optimizer = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-3)
     x = torch.randn(args.batch_size, time_steps, dim * args.frame_stack, device=device)
@@ -77,6 +79,7 @@ def _bare_loop(args: argparse.Namespace, time_steps: int, dim: int, device: str)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=320)
     parser.add_argument("--frame-stack", type=int, default=1)
@@ -98,6 +101,7 @@ def main() -> None:
                 extract_features(data / split, FeatureConfig(), progress=False)
         dim = load_config(FeatureConfig, data / "train" / "feat_conf.yaml").dim
         config = TrainConfig(
+            cell=args.cell,
             num_layers=args.layers,
             hidden_size=args.hidden,
             frame_stack=args.frame_stack,
@@ -133,12 +137,13 @@ def main() -> None:
     time_steps = int(frames / args.batch_size / args.frame_stack)
     bare_time = best_time(_bare_loop(args, time_steps, dim, device), repeats=6, warmup=2, device=device)
     write_result(
-        f"train_speed_{device}_{args.layers}x{args.hidden}_stack{args.frame_stack}_dev{args.devices}",
+        f"train_speed_{device}_{args.cell}{args.layers}x{args.hidden}_stack{args.frame_stack}_dev{args.devices}",
         {
-            "model": f"{args.layers}x{args.hidden} LSTM, frame_stack {args.frame_stack}, batch {args.batch_size}",
+            "model": f"{args.layers}x{args.hidden} {args.cell.upper()}, frame_stack {args.frame_stack}, "
+            f"batch {args.batch_size}",
             "data": str(args.data) if args.data else "generated: 6 speakers x 16 utterances",
             "trainer_step_seconds": round(step_time, 4),
-            "bare_lstm_fwd_bwd_seconds": round(bare_time, 4),
+            "bare_loop_seconds": round(bare_time, 4),
             "bare_over_trainer_ratio": round(bare_time / step_time, 3),
             "trainer_over_bare_ratio": round(step_time / bare_time, 3),
             "trainer_over_bare_goal_at_most": 1.2,

@@ -259,3 +259,42 @@ def test_cudnn_fast_path_matches_introspection_on_gpu(kind: str) -> None:
     torch.testing.assert_close(fast, steps, atol=1e-5, rtol=1e-4)
     for a, b in zip(fast_final, steps_final, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    input_size=st.integers(1, 6),
+    hidden=st.integers(1, 8),
+    layers=st.integers(1, 3),
+    batch=st.integers(1, 4),
+    time=st.integers(1, 9),
+    seed=st.integers(0, 10_000),
+    use_output=st.booleans(),
+)
+def test_cpu_gru_training_path_matches_torch_nn_with_gradients(
+    input_size, hidden, layers, batch, time, seed, use_output
+) -> None:
+    """Training a one-direction GRU on the CPU takes the written-out backward (gru_cpu.py): outputs, final state
+    and every gradient (input, initial state, weights) equal torch.nn.GRU's, whether the loss reads the outputs
+    or only the final state."""
+    torch.manual_seed(seed)
+    ref = torch.nn.GRU(input_size, hidden, num_layers=layers, batch_first=True)
+    ours = RecurrentStack("gru", input_size, hidden, layers)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(batch, time, input_size)
+    h0 = torch.randn(layers, batch, hidden)
+    weights = torch.randn(batch, time, hidden)
+    results = []
+    for module in (ref, ours):
+        x_in, h_in = x.clone().requires_grad_(), h0.clone().requires_grad_()
+        out = module(x_in, h_in) if module is ref else module(x_in, None, h_in)
+        output, final = (out[0], out[1]) if module is ref else (out.output, out.final_state[0])
+        loss = (output * weights).sum() if use_output else (final * 0.5).sum()
+        loss.backward()
+        grads = [x_in.grad, h_in.grad, *(p.grad for _, p in sorted(module.state_dict(keep_vars=True).items()))]
+        results.append((output.detach(), final.detach(), grads))
+    (out_ref, final_ref, grads_ref), (out_ours, final_ours, grads_ours) = results
+    torch.testing.assert_close(out_ours, out_ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(final_ours, final_ref, atol=1e-5, rtol=1e-5)
+    for a, b in zip(grads_ours, grads_ref, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
