@@ -147,9 +147,9 @@ def verdicts(summary: dict[str, Any]) -> list[str]:
     lines = []
     for system in systems:
         parts = [f"{system}: {_rate(clean, system):.1f}% {summary['metric']} clean"]
-        rates = [(r["condition"], v) for r in noisy if (v := _rate(r, system)) is not None]
-        if rates:
-            condition, worst = max(rates, key=lambda pair: pair[1])
+        by_condition = [(r["condition"], v) for r in noisy if (v := _rate(r, system)) is not None]
+        if by_condition:
+            condition, worst = max(by_condition, key=lambda pair: pair[1])
             parts.append(f"worst under {condition} ({worst:.1f}%)")
         if system in low and len(ranked) > 1:
             parts.append(

@@ -58,7 +58,7 @@ def _without_onednn() -> Iterator[None]:
     for a chunk of a few frames costs more than the frames (a 3-frame 256-unit LSTM layer: 0.75 ms against 0.27 ms
     on one core); on long inputs oneDNN is the faster one, so only streaming steps use this."""
     previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]  # a settable module property, not in the stubs
     try:
         yield
     finally:

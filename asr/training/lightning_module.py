@@ -80,7 +80,8 @@ class CTCModule(pl.LightningModule):
         loss, _, _ = self._loss(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite CTC loss in a batch of {batch.utts[:4]}...")
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:  # the steps Lightning writes to the logs;
+        every = int(self.trainer.log_every_n_steps)  # type: ignore[attr-defined]  # set by Trainer(), not typed
+        if (self.global_step + 1) % every == 0:  # the steps Lightning writes to the logs;
             self.log("train_loss", loss, prog_bar=True, batch_size=len(batch.utts))  # each call costs ~2 ms on CPU
         return loss
 

@@ -21,7 +21,7 @@ from torch import Tensor
 
 class _GRUSequence(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor
     ) -> tuple[Tensor, Tensor]:
         batch, time, _ = x.shape
@@ -46,7 +46,7 @@ class _GRUSequence(torch.autograd.Function):
         return outs[1:].transpose(0, 1), h.clone()
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor, grad_last: Tensor | None) -> tuple[Tensor, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_out: Tensor, grad_last: Tensor | None) -> tuple[Tensor, ...]:
         inputs, w_ih, w_hh, gates, hidden_n, outs = ctx.saved_tensors
         time, batch, _ = gates.shape
         units = w_hh.shape[1]
@@ -80,4 +80,4 @@ def gru_sequence(
 ) -> tuple[Tensor, Tensor]:
     """One direction of a cuDNN-form GRU over ``x`` ``(batch, time, features)`` from ``h0`` ``(batch, units)``:
     outputs ``(batch, time, units)`` and the last state, differentiable (see the module docstring)."""
-    return _GRUSequence.apply(x, h0, w_ih, w_hh, b_ih, b_hh)  # type: ignore[no-any-return]
+    return _GRUSequence.apply(x, h0, w_ih, w_hh, b_ih, b_hh)
