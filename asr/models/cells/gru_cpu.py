@@ -1,8 +1,9 @@
 """A cuDNN-form GRU layer (one direction) for CPU training, with its backward pass written out.
 
 PyTorch has no oneDNN kernel for the GRU on CPU; its native one trains at about half the LSTM's speed, because
-autograd records every operation of every frame. Here the forward runs the frames with in-place buffers (as the
-introspection path does) and keeps what the backward needs: the gates, ``W_hn h_{t-1} + b_hn`` and the outputs.
+autograd records every operation of every frame. Here the forward runs the frames with in-place buffers
+(:func:`gru_frames`, which the introspection path runs too) and keeps what the backward needs: the gates,
+``W_hn h_{t-1} + b_hn`` and the outputs.
 The backward runs the frames in reverse with one small matmul each, and then computes every weight gradient as one
 matmul over all frames.
 
@@ -13,10 +14,48 @@ layer. Out: ``(batch, time, units)`` outputs and the last ``h``; gradients for a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
+
+
+class GRUFrames(NamedTuple):
+    """What the frame loop leaves, time-major: ``inputs`` ``(time * batch, features)``, ``gates``
+    ``(time, batch, 3 units)`` holding r, z and n after their activations, ``hidden_n`` ``(time, batch, units)`` =
+    ``W_hn h_{t-1} + b_hn``, and ``outs`` ``(time + 1, batch, units)`` with ``outs[0]`` the initial state and
+    ``outs[t + 1]`` the output of frame t."""
+
+    inputs: Tensor
+    gates: Tensor
+    hidden_n: Tensor
+    outs: Tensor
+
+
+def gru_frames(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> GRUFrames:
+    """Run a cuDNN-form GRU over ``x`` ``(batch, time, features)`` from ``h0`` ``(batch, units)`` with in-place
+    buffers: the input projection of all frames is one matmul into the buffer that then holds the gates; each frame
+    adds its recurrent matmul and applies its activations in place. Not differentiable by autograd (training goes
+    through :func:`gru_sequence`; introspection reads the gates)."""
+    batch, time, _ = x.shape
+    units = w_hh.shape[1]
+    inputs = x.transpose(0, 1).reshape(time * batch, -1)
+    gates = torch.addmm(b_ih, inputs, w_ih.T.contiguous()).view(time, batch, 3 * units)  # becomes r, z, n
+    w_hh_t = w_hh.T.contiguous()  # BLAS is faster on it than on a transposed view
+    outs = x.new_empty(time + 1, batch, units)
+    outs[0] = h0
+    hidden_n = x.new_empty(time, batch, units)
+    recurrent, difference = x.new_empty(batch, 3 * units), x.new_empty(batch, units)
+    h = outs[0]
+    for t in range(time):
+        torch.addmm(b_hh, h, w_hh_t, out=recurrent)
+        a = gates[t]
+        a[:, : 2 * units].add_(recurrent[:, : 2 * units]).sigmoid_()
+        hidden_n[t].copy_(recurrent[:, 2 * units :])
+        n = a[:, 2 * units :].addcmul_(a[:, :units], recurrent[:, 2 * units :]).tanh_()
+        torch.sub(h, n, out=difference)
+        h = torch.addcmul(n, a[:, units : 2 * units], difference, out=outs[t + 1])
+    return GRUFrames(inputs, gates, hidden_n, outs)
 
 
 class _GRUSequence(torch.autograd.Function):
@@ -24,26 +63,9 @@ class _GRUSequence(torch.autograd.Function):
     def forward(
         ctx: Any, x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor
     ) -> tuple[Tensor, Tensor]:
-        batch, time, _ = x.shape
-        units = w_hh.shape[1]
-        inputs = x.transpose(0, 1).reshape(time * batch, -1)
-        gates = torch.addmm(b_ih, inputs, w_ih.T).view(time, batch, 3 * units)  # becomes r, z, n
-        w_hh_t = w_hh.T.contiguous()
-        outs = x.new_empty(time + 1, batch, units)  # outs[t] is h_{t-1}; outs[0] the initial state
-        outs[0] = h0
-        hidden_n = x.new_empty(time, batch, units)  # W_hn h_{t-1} + b_hn, inside the reset product
-        recurrent, difference = x.new_empty(batch, 3 * units), x.new_empty(batch, units)
-        h = outs[0]
-        for t in range(time):
-            torch.addmm(b_hh, h, w_hh_t, out=recurrent)
-            a = gates[t]
-            a[:, : 2 * units].add_(recurrent[:, : 2 * units]).sigmoid_()
-            hidden_n[t].copy_(recurrent[:, 2 * units :])
-            n = a[:, 2 * units :].addcmul_(a[:, :units], recurrent[:, 2 * units :]).tanh_()
-            torch.sub(h, n, out=difference)
-            h = torch.addcmul(n, a[:, units : 2 * units], difference, out=outs[t + 1])
+        inputs, gates, hidden_n, outs = gru_frames(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.save_for_backward(inputs, w_ih, w_hh, gates, hidden_n, outs)
-        return outs[1:].transpose(0, 1), h.clone()
+        return outs[1:].transpose(0, 1), outs[-1].clone()
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor, grad_last: Tensor | None) -> tuple[Tensor, ...]:

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from gatescope.asr.models.cells.equations import LSTMFlags, gru_step, lstm_step, rnn_step
-from gatescope.asr.models.cells.gru_cpu import gru_sequence
+from gatescope.asr.models.cells.gru_cpu import gru_frames, gru_sequence
 
 LayerState = tuple[Tensor, ...]  # lstm: (h, c[, gates]); gru/rnn: (h,) -- each (directions, batch, units)
 
@@ -257,30 +257,13 @@ class RecurrentLayer(nn.Module):
         return {"i": i_, "f": f_, "o": o_, "g": g_, "c": cells.transpose(0, 1), "h": outs.transpose(0, 1)}
 
     def _gru_recorded(self, x: Tensor, h: Tensor, suffix: str) -> dict[str, Tensor]:
-        """One direction of a cuDNN-form GRU ``(batch, time, features)``, every gate recorded (see
-        :meth:`forward_recorded`; time-major buffers as for the LSTM): r, z = sigmoid(x + h projections),
-        n = tanh(x_n + r (W_hn h + b_hn)), h' = n + z (h - n)."""
-        p = lambda name: self.param(name, suffix)  # noqa: E731
-        units = self.hidden_size
-        batch, time, _ = x.shape
-        inputs = x.transpose(0, 1).reshape(time * batch, -1)
-        gates = torch.addmm(p("bias_ih"), inputs, p("weight_ih").T.contiguous()).view(time, batch, 3 * units)
-        weight_hh, bias_hh = p("weight_hh").T.contiguous(), p("bias_hh")
-        outs = x.new_empty(time, batch, units)
-        recurrent, difference = x.new_empty(batch, 3 * units), x.new_empty(batch, units)
-        recurrent_rz, recurrent_n = recurrent[:, : 2 * units], recurrent[:, 2 * units :]
-        frames = zip(
-            gates[..., : 2 * units].unbind(0), gates[..., :units].unbind(0), gates[..., units : 2 * units].unbind(0),
-            gates[..., 2 * units :].unbind(0), outs.unbind(0), strict=True,
-        )  # fmt: skip
-        for rz, r_t, z_t, n_t, h_out in frames:
-            torch.addmm(bias_hh, h, weight_hh, out=recurrent)
-            rz.add_(recurrent_rz).sigmoid_()
-            n_t.addcmul_(r_t, recurrent_n).tanh_()
-            torch.sub(h, n_t, out=difference)
-            h = torch.addcmul(n_t, z_t, difference, out=h_out)
-        r, z, n = gates.transpose(0, 1).split(units, dim=2)
-        return {"z": z, "r": r, "n": n, "h": outs.transpose(0, 1)}
+        """One direction of a cuDNN-form GRU ``(batch, time, features)``, every gate recorded: the in-place frame
+        loop of :func:`~gatescope.asr.models.cells.gru_cpu.gru_frames`, its buffers returned as batch-first views."""
+        frames = gru_frames(
+            x, h, *(self.param(name, suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        )
+        r, z, n = frames.gates.transpose(0, 1).split(self.hidden_size, dim=2)
+        return {"z": z, "r": r, "n": n, "h": frames.outs[1:].transpose(0, 1)}
 
     def forward_steps(
         self, x: Tensor, lengths: Tensor | None, state: LayerState, record: bool
