@@ -31,6 +31,21 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
 
 
+def frame_mask(lengths: Tensor, time: int, device: torch.device) -> Tensor:
+    """``(batch, time)`` bool: which frames lie within each sequence's length."""
+    return torch.arange(time, device=device).unsqueeze(0) < lengths.to(device).unsqueeze(1)
+
+
+def join_records(records: list[dict[str, Tensor]], lengths: Tensor | None) -> dict[str, Tensor]:
+    """Both directions' records side by side on the units axis, zero past each sequence's length."""
+    joined = {k: torch.cat([r[k] for r in records], dim=2) for k in records[0]} if len(records) > 1 else records[0]
+    if lengths is None:
+        return joined
+    some = next(iter(joined.values()))
+    valid = frame_mask(lengths, some.shape[1], some.device).unsqueeze(2).to(some.dtype)
+    return {k: v * valid for k, v in joined.items()}
+
+
 class RecurrentLayer(nn.Module):
     """A layer of ``family`` ("lstm", "gru" or "rnn") cells.
 
@@ -105,6 +120,15 @@ class RecurrentLayer(nn.Module):
         owner = self.rnn if self.standard else self
         return getattr(owner, f"{name}_l0{suffix}", None)  # type: ignore[return-value]
 
+    def _weights(self, suffix: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one direction."""
+        return (
+            self.param("weight_ih", suffix),
+            self.param("weight_hh", suffix),
+            self.param("bias_ih", suffix),
+            self.param("bias_hh", suffix),
+        )
+
     @property
     def output_size(self) -> int:
         return (self.proj_size or self.hidden_size) * self.directions
@@ -129,9 +153,7 @@ class RecurrentLayer(nn.Module):
             and not x.is_cuda
             and torch.is_grad_enabled()
         ):
-            out, last = gru_sequence(
-                x, hx[0], *(self.param(n, "") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            )
+            out, last = gru_sequence(x, hx[0], *self._weights(""))
             return out, (last.unsqueeze(0),)
         if lengths is None:
             out, final = self.rnn(x, hx)
@@ -162,7 +184,11 @@ class RecurrentLayer(nn.Module):
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         if self.family == "rnn" or x.is_cuda or needs_grad:
             return self._recorded_from_kernel(x, lengths, state)
-        last = lengths.to(x.device) - 1 if lengths is not None else torch.full((x.shape[0],), x.shape[1] - 1)
+        last = (
+            lengths.to(x.device) - 1
+            if lengths is not None
+            else torch.full((x.shape[0],), x.shape[1] - 1, device=x.device)
+        )
         rows = torch.arange(x.shape[0], device=x.device)
         finals, records = [], []
         for d, suffix in enumerate(self.suffixes):
@@ -173,34 +199,25 @@ class RecurrentLayer(nn.Module):
             )  # fmt: skip
             finals.append(tuple(rec[k][rows, last] for k in (("h", "c") if self.family == "lstm" else ("h",))))
             records.append({k: reverse_padded(v, lengths) for k, v in rec.items()} if d == 1 else rec)
-        joined = {k: torch.cat([r[k] for r in records], dim=2) for k in records[0]} if d else records[0]
-        if lengths is not None:
-            valid = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
-            joined = {k: v * valid.unsqueeze(2).to(x.dtype) for k, v in joined.items()}
+        joined = join_records(records, lengths)
         final = tuple(torch.stack([f[i] for f in finals]) for i in range(len(finals[0])))
         return joined["h"], final, joined
 
     def _recorded_from_kernel(
         self, x: Tensor, lengths: Tensor | None, state: LayerState
     ) -> tuple[Tensor, LayerState, dict[str, Tensor]]:
-        """:meth:`forward_recorded` on a GPU, where a frame loop of small kernels would be launch-bound: cuDNN gives
-        h for all frames; with h_{t-1} known, every gate of every frame is one batched matmul, and the LSTM cell
-        value the elementwise recurrence ``c_t = f_t c_{t-1} + i_t g_t`` (one kernel per frame)."""
+        """:meth:`forward_recorded` from the fused kernel's outputs (on a GPU, where a frame loop of small kernels
+        would be launch-bound; for the RNN; with gradients): the kernel gives h for all frames; with h_{t-1} known,
+        every gate of every frame is one batched matmul, and the LSTM cell value the elementwise recurrence
+        ``c_t = f_t c_{t-1} + i_t g_t`` (one kernel per frame)."""
         out, final = self.forward_fast(x, lengths, state)
-        mask = None
-        if lengths is not None:
-            mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
-            mask = mask.unsqueeze(2).to(x.dtype)
         records = []
         for d, suffix in enumerate(self.suffixes):
             h = out[..., d * self.hidden_size : (d + 1) * self.hidden_size]
             source, h = (reverse_padded(x, lengths), reverse_padded(h, lengths)) if d == 1 else (x, h)
             rec = self._gates_from_outputs(source, h, tuple(s[d] for s in state), suffix)
             records.append({k: reverse_padded(v, lengths) for k, v in rec.items()} if d == 1 else rec)
-        joined = {k: torch.cat([r[k] for r in records], dim=2) for k in records[0]}
-        if mask is not None:
-            joined = {k: v * mask for k, v in joined.items()}
-        return out, final, joined
+        return out, final, join_records(records, lengths)
 
     def _gates_from_outputs(self, x: Tensor, h: Tensor, state: LayerState, suffix: str) -> dict[str, Tensor]:
         """One direction's gates from its input ``x`` and outputs ``h`` ``(batch, time, units)`` (time in the
@@ -259,9 +276,7 @@ class RecurrentLayer(nn.Module):
     def _gru_recorded(self, x: Tensor, h: Tensor, suffix: str) -> dict[str, Tensor]:
         """One direction of a cuDNN-form GRU ``(batch, time, features)``, every gate recorded: the in-place frame
         loop of :func:`~gatescope.asr.models.cells.gru_cpu.gru_frames`, its buffers returned as batch-first views."""
-        frames = gru_frames(
-            x, h, *(self.param(name, suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        )
+        frames = gru_frames(x, h, *self._weights(suffix))
         r, z, n = frames.gates.transpose(0, 1).split(self.hidden_size, dim=2)
         return {"z": z, "r": r, "n": n, "h": frames.outs[1:].transpose(0, 1)}
 
@@ -271,7 +286,7 @@ class RecurrentLayer(nn.Module):
         """The step-by-step path: same result as :meth:`forward_fast`, plus every gate when ``record``."""
         mask = None
         if lengths is not None:
-            mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
+            mask = frame_mask(lengths, x.shape[1], x.device)
         outputs, finals, records = [], [], []
         for d, suffix in enumerate(self.suffixes):
             reverse = d == 1
