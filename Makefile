@@ -9,23 +9,38 @@ JOBS ?= 2
 FSDD ?=
 NOISE_DIR ?=
 
-.PHONY: setup os-packages demo test bench bench-gpu lint format constraints clean FORCE
+.PHONY: setup os-packages test-os-packages demo test bench bench-gpu lint format constraints clean FORCE
 
 setup: $(STAMP) os-packages
 
-# Debian packages that no wheel provides: flite (a second synthesizer with voices of real speakers, for
-# `corpus synth`), PortAudio for the microphone, and PulseAudio for the virtual-microphone test. Installed where
-# this user may (root, or sudo without a password); otherwise one line says what is missing.
-OS_PACKAGES := flite pulseaudio pulseaudio-utils libasound2-plugins libportaudio2
-os-packages:
-	@missing=; for p in $(OS_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+# Debian packages that no wheel provides: flite and festival with three voices (synthesizers with voices of
+# real speakers, for `corpus synth`), PortAudio for the microphone, and PulseAudio for the virtual-microphone
+# test. Installed where this user may (root, or sudo without a password); otherwise one line says what is missing.
+OS_PACKAGES := flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts pulseaudio pulseaudio-utils \
+  libasound2-plugins libportaudio2
+OS_MISSING := without flite or festival corpus synth leaves that synthesizer out, without PortAudio no --mic, \
+  without PulseAudio the microphone test is skipped
+# For `make test` only: Chromium opens the HTML reports headless to check that every image decodes.
+TEST_OS_PACKAGES := chromium
+TEST_OS_MISSING := the browser check of the HTML reports is skipped
+
+# $(call apt_install,PACKAGES,WHAT IS LOST WITHOUT THEM): install the missing ones, or say in one line what is lost.
+define apt_install
+	@missing=; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
 	  || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then as=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as=sudo; \
 	else as=no; fi; \
 	if [ "$$as" != no ] && command -v apt-get >/dev/null && { $$as apt-get install -y -qq $$missing || \
 	  { $$as apt-get update -qq && $$as apt-get install -y -qq $$missing; }; } >/dev/null 2>&1; then exit 0; fi; \
-	echo "make setup: Debian package(s)$$missing not installed (needs apt-get as root): without flite corpus synth uses eSpeak NG alone, without PortAudio no --mic, without PulseAudio the microphone test is skipped"
+	echo "make: Debian package(s)$$missing not installed (needs apt-get as root): $(2)"
+endef
+
+os-packages:
+	$(call apt_install,$(OS_PACKAGES),$(OS_MISSING))
+
+test-os-packages:
+	$(call apt_install,$(TEST_OS_PACKAGES),$(TEST_OS_MISSING))
 
 # The package's files, listed anew on every run but rewritten only when a file is added or removed: a strict
 # editable install links each file, so a new module needs a re-install, an edited one does not.
@@ -48,7 +63,7 @@ demo: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" recipes/synth/run.sh --jobs $(JOBS) $(if $(FSDD),--fsdd "$(abspath $(FSDD))") \
 	  $(if $(NOISE_DIR),--noise-dir "$(abspath $(NOISE_DIR))")
 
-test: setup
+test: setup test-os-packages
 	$(PY) -m pytest -q tests
 
 bench: setup

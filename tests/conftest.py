@@ -36,6 +36,21 @@ def tiny_flite_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+TINY_FESTIVAL = SynthCorpusConfig(speakers=4, test_speakers=2, utts_per_speaker=2, seed=11, backends=("festival",))
+
+
+@pytest.fixture(scope="session")
+def tiny_festival_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny corpus spoken by festival's voices alone (skipped where festival or a voice is not installed)."""
+    from gatescope.asr.corpora.synth.festival import FESTIVAL_VOICES, installed_voices
+
+    if len(installed_voices()) < len(FESTIVAL_VOICES):
+        pytest.skip("festival or one of its voices is not installed (make setup installs them as root)")
+    root = tmp_path_factory.mktemp("synth_festival") / "corpus"
+    generate_corpus(root, TINY_FESTIVAL, jobs=1, progress=False)
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from gatescope.asr.corpora.timit import prepare_timit

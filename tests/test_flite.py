@@ -13,18 +13,11 @@ import soundfile as sf
 
 from gatescope.asr.corpora.synth.align import load_symbol_map, tokenize
 from gatescope.asr.corpora.synth.corpus import generate_corpus
-from gatescope.asr.corpora.synth.flite import (
-    FLITE_VOICES,
-    FliteSynthesis,
-    FliteVoice,
-    align_flite,
-    flite_path,
-    word_owners,
-    word_phones,
-)
+from gatescope.asr.corpora.synth.flite import FLITE_VOICES, FliteVoice, flite_path, word_phones
 from gatescope.asr.corpora.synth.flite import synthesize as flite_synthesize
 from gatescope.asr.corpora.synth.speakers import make_speakers
 from gatescope.asr.corpora.synth.text import Lexicon
+from gatescope.asr.corpora.synth.timed import TimedSynthesis, align_timed, word_owners
 from gatescope.errors import ConfigError, InputError
 from gatescope.resources import conf_path
 
@@ -44,7 +37,7 @@ def test_phone_map_covers_every_symbol_a_voice_says_for_the_grammar(voice: str, 
     ).stdout  # fmt: skip
     symbols = set(printed.split())
     assert len(symbols) > 35, "flite printed too few phones: is -ps still its segment printer?"
-    assert symbols <= set(load_symbol_map(conf_path("flite_timit.map")))
+    assert symbols <= set(load_symbol_map(conf_path("radio_timit.map")))
 
 
 @needs_flite
@@ -53,8 +46,8 @@ def test_alignment_tiles_the_audio_and_words_get_their_own_phones() -> None:
     voice = FliteVoice("slt", duration_stretch=1.1, f0_mean=210, f0_stddev=20, vtl=1.05)
     synthesis = flite_synthesize(text, voice)
     assert synthesis.sample_rate == round(16000 * 1.05), "the vtl factor is the declared rate's"
-    symbol_map = load_symbol_map(conf_path("flite_timit.map"))
-    alignment = align_flite(synthesis, tokenize(text), symbol_map, lambda word: word_phones(word, voice.voice))
+    symbol_map = load_symbol_map(conf_path("radio_timit.map"))
+    alignment = align_timed(synthesis, tokenize(text), symbol_map, lambda word: word_phones(word, voice.voice))
     phones = alignment.phones
     assert phones[0].start == 0 and phones[-1].end == len(synthesis.audio)
     assert all(a.end == b.start for a, b in itertools.pairwise(phones))
@@ -66,11 +59,11 @@ def test_alignment_tiles_the_audio_and_words_get_their_own_phones() -> None:
 
 
 def test_unknown_symbol_and_an_unspoken_word_are_errors_naming_them() -> None:
-    synthesis = FliteSynthesis(np.ones(3200, np.int16), 16000, [("pau", 800), ("q9", 1600), ("ay", 3200)])
+    synthesis = TimedSynthesis(np.ones(3200, np.int16), 16000, [("pau", 800), ("q9", 1600), ("ay", 3200)])
     symbol_map = {"pau": ("pau",), "ay": ("ay",)}
     tokens = tokenize("a b")
     with pytest.raises(InputError, match="'q9' has no TIMIT label"):
-        align_flite(synthesis, tokens, symbol_map, lambda word: ["x"])
+        align_timed(synthesis, tokens, symbol_map, lambda word: ["x"])
     with pytest.raises(InputError, match=r"no phone of word\(s\) \[2\]"):
         word_owners(["ay", "b"], [["ay"], ["b"], ["s", "iy"]])
 
@@ -97,7 +90,7 @@ def test_speakers_of_both_backends_have_both_sexes_in_every_split() -> None:
     espeak_only = make_speakers(40, 8, 0, conf_path("synth_voices.yaml"))
     assert [s.voice for s in espeak_only[:2]] == [s.voice for s in speakers[:2]], "eSpeak speakers keep their draws"
     with pytest.raises(ConfigError, match="backends must be some of"):
-        make_speakers(4, 2, 0, conf_path("synth_voices.yaml"), ("festival",))
+        make_speakers(4, 2, 0, conf_path("synth_voices.yaml"), ("mbrola",))
 
 
 def test_flite_corpus_is_byte_reproducible(tiny_flite_corpus: Path, tmp_path: Path) -> None:

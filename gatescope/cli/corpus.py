@@ -12,14 +12,13 @@ from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command, po
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
-    from gatescope.asr.corpora.synth.flite import flite_path
+    from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus, installed_backends
 
     backends = tuple(args.backends.split(","))
     if args.backends == "auto":
-        backends = ("espeak", "flite") if flite_path() else ("espeak",)
-        if len(backends) == 1:
-            print("corpus synth: backend flite skipped: the `flite` program is not installed", file=sys.stderr)
+        backends, skipped = installed_backends()
+        for line in skipped:
+            print(f"corpus synth: {line}", file=sys.stderr)
     config = SynthCorpusConfig(
         speakers=args.speakers,
         test_speakers=args.test_speakers,
@@ -88,8 +87,9 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="prompt grammar: word lists and templates as the package's conf/synth_lexicon.yaml (default that file)",
     )  # fmt: skip
     synth.add_argument(
-        "--backends", default="auto", choices=["auto", "espeak", "flite", "espeak,flite"],
-        help="synthesizers (default auto: espeak and flite, flite skipped with one line where it is not installed)",
+        "--backends", default="auto",
+        help="synthesizers, comma-separated, of espeak, flite, festival (default auto: every one installed, each\n"
+        "missing one skipped with one line naming its Debian package)",
     )  # fmt: skip
 
     wsj = add_command(

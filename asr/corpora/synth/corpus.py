@@ -15,6 +15,7 @@ import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,13 @@ from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.align import Alignment, Segment, align, load_symbol_map, tokenize
 from gatescope.asr.corpora.synth.espeak import Espeak, Synthesis, VoiceSettings, run_isolated
-from gatescope.asr.corpora.synth.flite import FliteSynthesis, FliteVoice, align_flite, flite_path, word_phones
+from gatescope.asr.corpora.synth.festival import FESTIVAL_PACKAGES, FestivalVoice, festival_path, installed_voices
+from gatescope.asr.corpora.synth.festival import speak as festival_speak
+from gatescope.asr.corpora.synth.flite import FliteVoice, flite_path, word_phones
 from gatescope.asr.corpora.synth.flite import synthesize as flite_synthesize
 from gatescope.asr.corpora.synth.speakers import Speaker, make_speakers
 from gatescope.asr.corpora.synth.text import Lexicon, SentenceGenerator
+from gatescope.asr.corpora.synth.timed import TimedSynthesis, align_timed
 from gatescope.asr.data.sphere import read_header, sphere_bytes
 from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
@@ -120,7 +124,7 @@ class _Worker:
         self.espeak = Espeak.get()
         self.sentences = SentenceGenerator(Lexicon.load(lexicon_path(config)))
         self.symbol_map = load_symbol_map(conf_path("espeak_timit.map"))
-        self.flite_map = load_symbol_map(conf_path("flite_timit.map"))
+        self.radio_map = load_symbol_map(conf_path("radio_timit.map"))  # flite and festival
 
     @classmethod
     def init(cls, config: SynthCorpusConfig, out_dir: Path) -> None:
@@ -201,16 +205,23 @@ def _prompt(worker: _Worker, speaker: Speaker, speaker_index: int, k: int) -> st
 
 def _speak(
     worker: _Worker, speaker: Speaker, speaker_index: int, k: int
-) -> tuple[str, Synthesis | FliteSynthesis, Alignment]:
+) -> tuple[str, Synthesis | TimedSynthesis, Alignment]:
     """Prompt choice, synthesis and alignment of one utterance. All eSpeak work runs isolated (see espeak)."""
     voice = speaker.voice
     try:
-        if not isinstance(voice, FliteVoice):
+        if isinstance(voice, VoiceSettings):
             return run_isolated(_espeak_speak, worker, speaker, speaker_index, k)
         text = run_isolated(_prompt, worker, speaker, speaker_index, k)
-        flite = flite_synthesize(text, voice)
-        alignment = align_flite(flite, tokenize(text), worker.flite_map, lambda w: word_phones(w, voice.voice))
-        return text, flite, alignment
+        tokens = tokenize(text)
+        if isinstance(voice, FestivalVoice):
+            speech = festival_speak(text, tokens, voice)
+            synthesis, words_alone = speech.synthesis, speech.words_alone.__getitem__
+        elif isinstance(voice, FliteVoice):
+            synthesis = flite_synthesize(text, voice)
+            words_alone = partial(word_phones, voice_name=voice.voice)
+        else:
+            raise InputError(f"no synthesizer for a {type(voice).__name__}")
+        return text, synthesis, align_timed(synthesis, tokens, worker.radio_map, words_alone)
     except InputError as err:
         raise InputError(f"{speaker.speaker_id}/{_utt_name(worker.config, speaker_index, k)}: {err}") from None
 
@@ -228,7 +239,7 @@ def _espeak_speak(worker: _Worker, speaker: Speaker, speaker_index: int, k: int)
 
 
 def render_audio(
-    config: SynthCorpusConfig, synthesis: Synthesis | FliteSynthesis, rng: np.random.Generator
+    config: SynthCorpusConfig, synthesis: Synthesis | TimedSynthesis, rng: np.random.Generator
 ) -> tuple[np.ndarray, int]:
     """The recording made of a synthesis: resampled to the corpus rate, silence before and after, a level
     variation and a noise floor. Returns int16 PCM and the leading silence in samples."""
@@ -344,13 +355,45 @@ def summarize(
     )
 
 
+def installed_backends() -> tuple[tuple[str, ...], list[str]]:
+    """The backends whose programs and voices are installed (eSpeak NG always is: it comes with the package),
+    and one line for each one left out."""
+    backends, skipped = ["espeak"], []
+    if flite_path() is not None:
+        backends.append("flite")
+    else:
+        skipped.append("backend flite skipped: the `flite` program is not installed (Debian: apt-get install flite)")
+    missing = [FESTIVAL_PACKAGES[v] for v in FESTIVAL_PACKAGES if v not in installed_voices()]
+    if festival_path() is None or missing:
+        packages = " ".join(["festival"] * (festival_path() is None) + missing)
+        skipped.append(f"backend festival skipped: not installed (Debian: apt-get install {packages})")
+    else:
+        backends.append("festival")
+    return tuple(backends), skipped
+
+
+def require_backends(speakers: list[Speaker]) -> None:
+    """Stop before any work where a speaker's synthesizer or voice is not installed, naming the Debian package."""
+    backends = {s.backend for s in speakers}
+    if "flite" in backends and flite_path() is None:
+        raise InputError("backend flite: the `flite` program is not installed (Debian: apt-get install flite)")
+    festival_voices = {s.voice.voice for s in speakers if isinstance(s.voice, FestivalVoice)}
+    if festival_path() is None and festival_voices:
+        raise InputError("backend festival: the `festival` program is not installed (Debian: apt-get install festival)")
+    missing = sorted(festival_voices - set(installed_voices()))
+    if missing:
+        packages = " ".join(FESTIVAL_PACKAGES[v] for v in missing)
+        raise InputError(
+            f"backend festival: voice(s) {', '.join(missing)} not installed (Debian: apt-get install {packages})"
+        )
+
+
 def generate_corpus(out_dir: Path, config: SynthCorpusConfig, jobs: int = 1, progress: bool = True) -> CorpusSummary:
     """Write (or complete) the corpus under ``out_dir`` and return its summary (also in DOC/SUMMARY.json)."""
     speakers = make_speakers(
         config.speakers, config.test_speakers, config.seed, conf_path("synth_voices.yaml"), config.backends
     )
-    if "flite" in config.backends and flite_path() is None:
-        raise InputError("backend flite: the `flite` program is not installed (Debian: apt-get install flite)")
+    require_backends(speakers)
     done_stats = _read_stats(out_dir / "DOC" / STATS_FILE)
     results: list[UtteranceResult] = []
     todo: list[tuple[int, Speaker, int]] = []

@@ -1,5 +1,6 @@
 """Synthetic speakers, named like TIMIT speakers: an eSpeak voice variant with its own pitch, range and rate, or a
-flite voice with its own duration stretch, F0 and vocal-tract length (``conf/synth_voices.yaml`` gives the ranges).
+flite or festival voice with its own duration stretch, F0 and vocal-tract length (``conf/synth_voices.yaml`` gives
+the ranges).
 
 Speaker ids are a sex letter, ``V`` and a number (``FV001``, ``MV002``): five characters as in TIMIT, so the
 real-TIMIT tooling (dialect-region folders, speaker lists, utterance prefixes) applies unchanged.
@@ -14,27 +15,30 @@ import numpy as np
 import yaml
 
 from gatescope.asr.corpora.synth.espeak import VoiceSettings
+from gatescope.asr.corpora.synth.festival import FestivalVoice
 from gatescope.asr.corpora.synth.flite import FliteVoice
+from gatescope.asr.corpora.synth.timed import TimedVoice
 from gatescope.errors import ConfigError, InputError
 
 NUM_DIALECT_REGIONS = 8
-BACKENDS = ("espeak", "flite")
+BACKENDS = ("espeak", "flite", "festival")
+_TIMED_VOICES: dict[str, type[TimedVoice]] = {"flite": FliteVoice, "festival": FestivalVoice}
 
 
 @dataclass(frozen=True)
 class Speaker:
-    """A synthetic speaker: id, sex, split, dialect region and the eSpeak or flite voice that makes it."""
+    """A synthetic speaker: id, sex, split, dialect region and the eSpeak, flite or festival voice that makes it."""
 
     speaker_id: str  # e.g. "FV003"
     sex: str  # "f" or "m"
     split: str  # "train", "dev" or "test" (core test)
     dialect_region: int  # 1..8, the DR<n> folder
-    voice: VoiceSettings | FliteVoice
+    voice: VoiceSettings | TimedVoice
 
     @property
     def backend(self) -> str:
-        """The synthesizer that speaks for this speaker: "espeak" or "flite"."""
-        return "flite" if isinstance(self.voice, FliteVoice) else "espeak"
+        """The synthesizer that speaks for this speaker: "espeak", "flite" or "festival"."""
+        return self.voice.backend if isinstance(self.voice, TimedVoice) else "espeak"
 
     @property
     def timit_split(self) -> str:
@@ -61,14 +65,22 @@ def _espeak_voice(raw: dict, path: Path, sex: str, variant: str, rng: np.random.
     )
 
 
-def _flite_voice(raw: dict, path: Path, sex: str, name: str, rng: np.random.Generator) -> FliteVoice:
-    f0 = _range(raw, f"flite_{'male' if sex == 'm' else 'female'}_f0", path, float)
-    f0_stddev, stretch = _range(raw, "flite_f0_stddev", path, float), _range(raw, "flite_stretch", path, float)
-    vtl = _range(raw, "flite_vtl", path, float)
-    follows_f0 = name not in str(raw.get("flite_fixed_f0", "")).split()
-    return FliteVoice(
+def _timed_voice(
+    raw: dict, path: Path, sex: str, name: str, rng: np.random.Generator, kind: type[TimedVoice]
+) -> TimedVoice:
+    """A flite or festival speaker: draws from the ``<backend>_*`` ranges; a voice listed in ``<backend>_fixed_f0``
+    (``_fixed_stretch``) ignores that setting, so none is claimed for it (the draw is still made, so the speakers
+    after it keep theirs)."""
+    key = kind.backend
+    f0 = _range(raw, f"{key}_{'male' if sex == 'm' else 'female'}_f0", path, float)
+    f0_stddev, stretch = _range(raw, f"{key}_f0_stddev", path, float), _range(raw, f"{key}_stretch", path, float)
+    vtl = _range(raw, f"{key}_vtl", path, float)
+    follows_f0 = name not in str(raw.get(f"{key}_fixed_f0", "")).split()
+    follows_stretch = name not in str(raw.get(f"{key}_fixed_stretch", "")).split()
+    drawn_stretch = round(float(rng.uniform(*stretch)), 3)
+    return kind(
         voice=str(name),
-        duration_stretch=round(float(rng.uniform(*stretch)), 3),
+        duration_stretch=drawn_stretch if follows_stretch else 1.0,
         f0_mean=round(float(rng.uniform(*f0)), 1) if follows_f0 else 0.0,
         f0_stddev=round(float(rng.uniform(*f0_stddev)), 1) if follows_f0 else 0.0,
         vtl=round(float(rng.uniform(*vtl)), 3),
@@ -87,24 +99,28 @@ def make_speakers(
     if not backends or unknown:
         raise ConfigError(f"backends must be some of {', '.join(BACKENDS)} (got {', '.join(backends) or 'none'})")
     raw = yaml.safe_load(voices_path.read_text())
-    pools = {
-        ("espeak", "m"): raw["male"].split(),
-        ("espeak", "f"): raw["female"].split(),
-        ("flite", "m"): raw["flite_male"].split(),
-        ("flite", "f"): raw["flite_female"].split(),
-    }
     rng = np.random.default_rng([seed, 7919])
-    flite_rng = np.random.default_rng([seed, 7919, 1])  # its own stream: eSpeak-only corpora stay as they were
-    order = {key: list((rng if key[0] == "espeak" else flite_rng).permutation(names)) for key, names in pools.items()}
+    order = {
+        ("espeak", sex): list(rng.permutation(raw[pool].split())) for sex, pool in (("m", "male"), ("f", "female"))
+    }
+    for stream, backend in enumerate(_TIMED_VOICES, 1):  # each its own stream: adding one moves no other's draws
+        backend_rng = np.random.default_rng([seed, 7919, stream])
+        for sex, sex_name in (("m", "male"), ("f", "female")):
+            names = str(raw.get(f"{backend}_{sex_name}", "")).split()
+            order[(backend, sex)] = list(backend_rng.permutation(names))
     num_dev = num_test // 2
     speakers = []
     for i in range(num_speakers):
         sex = "f" if i % 2 == 0 else "m"
         backend = backends[(i // 2) % len(backends)]
-        pool = order[(backend, sex)]
-        name = pool[(i // (2 * len(backends))) % len(pool)]
-        make = _espeak_voice if backend == "espeak" else _flite_voice
-        voice = make(raw, voices_path, sex, name, rng)
+        voices = order[(backend, sex)]
+        if not voices:
+            raise ConfigError(f"{voices_path}: no {'male' if sex == 'm' else 'female'} voice for backend {backend}")
+        name = voices[(i // (2 * len(backends))) % len(voices)]
+        if backend == "espeak":
+            voice: VoiceSettings | TimedVoice = _espeak_voice(raw, voices_path, sex, name, rng)
+        else:
+            voice = _timed_voice(raw, voices_path, sex, name, rng, _TIMED_VOICES[backend])
         position = i - (num_speakers - num_test)
         split = "train" if position < 0 else ("dev" if position < num_dev else "test")
         speakers.append(Speaker(f"{sex.upper()}V{i + 1:03d}", sex, split, i % NUM_DIALECT_REGIONS + 1, voice))
