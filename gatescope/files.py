@@ -87,6 +87,12 @@ def refuse_overlap(out: Path, inputs: dict[str, Path | None]) -> None:
             raise InputError(f"{out}: the output would overlap the input {name} {source}; choose another output")
 
 
+def path_from(start: Path, path: Path) -> str:
+    """``path`` relative to the folder ``start`` (e.g. ``../data/test`` from a report's folder): what a report shows
+    instead of an absolute path of this machine, and still a path that resolves from where the report lies."""
+    return os.path.relpath(Path(path).absolute(), Path(start).absolute())
+
+
 def read_text_file(path: Path) -> str:
     """A UTF-8 text input; InputError naming the file when it is missing, a folder, or not UTF-8 text."""
     try:

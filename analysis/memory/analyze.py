@@ -27,7 +27,7 @@ from gatescope.asr.decoding.scoring import ErrorCounts, count_errors
 from gatescope.asr.models.checkpoint import experiment_names
 from gatescope.config import PROBABILITY, Range, check_ranges
 from gatescope.errors import InputError
-from gatescope.files import refuse_overlap, write_text_atomic
+from gatescope.files import path_from, refuse_overlap, write_text_atomic
 from gatescope.noise import NoiseSpec
 
 GATES_FOR_SATURATION = {"lstm": ("i", "f", "o"), "gru": ("z", "r"), "rnn": ()}
@@ -357,10 +357,10 @@ def run_analysis(
         finally:
             for run in [clean, *runs]:
                 run.close()
-        models[name] = {**result["summary"], "path": str(path)}
+        models[name] = {**result["summary"], "path": path_from(out_dir, path)}  # relative to the report
         plots[name] = result["plots"]
     summary = {
-        "data": str(data_dir),
+        "data": path_from(out_dir, data_dir),
         "config": asdict(config),
         "burst_conditions": [c.name for c in burst_conditions(config)],
         "phones": phones,

@@ -53,7 +53,7 @@ from gatescope.asr.phones import PhoneMap
 from gatescope.asr.tokens import TokenTable
 from gatescope.config import load_config
 from gatescope.errors import InputError
-from gatescope.files import refuse_overlap, write_text_atomic
+from gatescope.files import path_from, refuse_overlap, write_text_atomic
 from gatescope.noise import NoiseSpec
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,11 @@ class _Model:
     cmvn: str  # the model's cmvn_mode
     norm_vars: bool
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, out_dir: Path) -> dict[str, Any]:
+        """The model's settings for the report; its path relative to the report's folder."""
         hp = self.model.train_config
         return {
-            "path": str(self.path),
+            "path": path_from(out_dir, self.path),
             "cell": hp["cell"],
             "layers": hp["num_layers"],
             "hidden_size": hp["hidden_size"],
@@ -312,14 +313,14 @@ def run_robustness(
     finally:
         _RUN = None
     summary = {
-        "data": str(data_dir),
+        "data": path_from(out_dir, data_dir),  # relative to the report: no path of this machine in it
         "utterances": len(data.waves),
         "audio_minutes": round(sum(len(w) for w in data.waves.values()) / feature_config.sample_rate / 60, 2),
         "metric": metric,
         "decoding": f"beam{config.beam}" if config.beam else "greedy",
         "config": asdict(config),
         "features": asdict(feature_config),
-        "models": {m.name: m.describe() for m in models},
+        "models": {m.name: m.describe(out_dir) for m in models},
         "anchor": anchor.name if anchor else None,
         "conditions": results,
         "bursts": bursts,
