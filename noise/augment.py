@@ -1,7 +1,7 @@
 """Data augmentation for training, on the fly and seeded, as Kaldi and ESPnet recipes do it: speed perturbation,
 a random recording channel (band-limit, tilt, high-pass, level), additive noise at a random SNR (Kim et al.'s
-multi-condition training, as Kaldi's ``augment_data_dir.py`` does offline) and a vocal-tract length warp that
-the feature extractor applies (``vtln_warp``).
+multi-condition training, as Kaldi's ``augment_data_dir.py`` does offline), silence trimming, runs of exact digital
+zeros around the speech, and a vocal-tract length warp that the feature extractor applies (``vtln_warp``).
 
 In: one utterance's waveform and a ``numpy.random.Generator``. Out: the perturbed waveform, the warp factor for
 its features, and a description of what was drawn.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from gatescope.errors import InputError
@@ -26,7 +27,9 @@ class AugmentConfig:
     [``snr_min``, ``snr_max``] dB (measured on active speech). ``speed_factors``: one drawn per utterance (e.g.
     0.9, 1.0, 1.1). ``channel_prob``: share of utterances put through a random channel. ``vtlp_max``: the
     vocal-tract warp is uniform in [1 - vtlp_max, 1 + vtlp_max] (0: none). ``trim_prob``: share of utterances
-    whose silence before and after the speech is cut to a random part of it (none to all)."""
+    whose silence before and after the speech is cut to a random part of it (none to all). ``zeros_prob``: share of
+    utterances given runs of exact digital zeros, each uniform in [0, ``zeros_max_s``] seconds, before and after
+    (what a muted or virtual microphone sends; added last, so no noise fills them)."""
 
     prob: float = 0.0
     types: tuple[str, ...] = ("white", "pink", "babble")
@@ -36,13 +39,17 @@ class AugmentConfig:
     channel_prob: float = 0.0
     vtlp_max: float = 0.0
     trim_prob: float = 0.0
+    zeros_prob: float = 0.0
+    zeros_max_s: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("prob", "channel_prob", "trim_prob"):
+        for name in ("prob", "channel_prob", "trim_prob", "zeros_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snr_min > self.snr_max:
             raise InputError(f"noise SNR range is empty: [{self.snr_min}, {self.snr_max}]")
+        if self.zeros_max_s < 0:
+            raise InputError(f"zeros_max_s must be >= 0, got {self.zeros_max_s}")
         if not 0.0 <= self.vtlp_max <= 0.2:
             raise InputError(f"vtlp_max must be in [0, 0.2], got {self.vtlp_max}")
         if any(not 0.5 <= f <= 2.0 for f in self.speed_factors):
@@ -64,6 +71,7 @@ class AugmentConfig:
             or self.channel_prob > 0
             or self.vtlp_max > 0
             or self.trim_prob > 0
+            or (self.zeros_prob > 0 and self.zeros_max_s > 0)
         )
 
 
@@ -83,7 +91,8 @@ def augment(
     speaker: str | None = None,
     max_speed: float = 2.0,
 ) -> Augmented:
-    """``speech`` ``(samples,)`` perturbed as ``rng`` draws (silence trim, speed, channel, noise; the warp last).
+    """``speech`` ``(samples,)`` perturbed as ``rng`` draws (silence trim, speed, channel, noise, digital zeros; the
+    warp last).
     ``speaker`` is kept out of babble; a speed factor above ``max_speed`` is not used (1.0 instead), so a tight
     utterance keeps enough frames for its CTC labels. The draws are the same whatever is switched off."""
     speed = float(rng.choice(config.speed_factors)) if config.speed_factors else 1.0
@@ -93,7 +102,8 @@ def augment(
         spec_text = config.types[int(rng.integers(len(config.types)))]
         snr = float(rng.uniform(config.snr_min, config.snr_max))
     warp = float(rng.uniform(1 - config.vtlp_max, 1 + config.vtlp_max)) if config.vtlp_max else 1.0
-    trim = rng.uniform(size=2) if rng.random() < config.trim_prob else None  # drawn last: older draws stay put
+    trim = rng.uniform(size=2) if rng.random() < config.trim_prob else None  # newer draws last: older ones stay put
+    zeros = rng.uniform(0, config.zeros_max_s, size=2) if rng.random() < config.zeros_prob else None
     done = []
     if trim is not None:
         length = speech.shape[-1]
@@ -114,6 +124,10 @@ def augment(
         else:
             speech = bank.perturb(speech, spec, None, seed)
             done.append(str(spec))
+    if zeros is not None:
+        lead, trail = (round(float(z) * bank.sample_rate) for z in zeros)
+        speech = torch.cat([speech.new_zeros(lead), speech, speech.new_zeros(trail)])
+        done.append(f"zeros{zeros[0]:.2f},{zeros[1]:.2f}")
     if warp != 1.0:
         done.append(f"vtlp{warp:.3f}")
     return Augmented(speech, warp, " ".join(done) or "clean")

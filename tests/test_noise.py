@@ -288,6 +288,27 @@ def test_trim_is_drawn_last_so_other_draws_do_not_move() -> None:
         assert trimmed.description.startswith("trim") and trimmed.wave.shape[0] <= plain.wave.shape[0] + 2
 
 
+def test_digital_zeros_are_exact_drawn_last_and_bounded() -> None:
+    speech = speech_like(SR, 1, silence=0.2)
+    base = gn.AugmentConfig(prob=1.0, types=("white",), snr_min=10, snr_max=10, trim_prob=0.5)
+    with_zeros = gn.AugmentConfig(**{**base.__dict__, "zeros_prob": 1.0, "zeros_max_s": 1.5})
+    bank = gn.NoiseBank()
+    for seed in range(6):
+        plain = gn.augment(speech, base, bank, np.random.default_rng(seed))
+        padded = gn.augment(speech, with_zeros, bank, np.random.default_rng(seed))
+        assert padded.description.split()[:-1] == plain.description.split() and "zeros" in padded.description
+        lead, trail = (float(x) for x in padded.description.split()[-1].removeprefix("zeros").split(","))
+        assert 0 <= lead <= 1.5 and 0 <= trail <= 1.5
+        head, tail, slack = round(lead * SR), round(trail * SR), SR // 200  # the description rounds to 10 ms
+        assert abs(padded.wave.shape[0] - plain.wave.shape[0] - head - tail) <= 2 * slack
+        assert not padded.wave[: max(head - slack, 0)].any() and not padded.wave[-max(tail - slack, 1) :].any()
+        starts = [k for k in range(max(head - slack, 0), head + slack + 1)
+                  if torch.equal(padded.wave[k : k + plain.wave.shape[0]], plain.wave)]  # fmt: skip
+        assert len(starts) == 1, "the speech (with its noise) is kept whole; no noise fills the zeros"
+    with pytest.raises(InputError, match="zeros_prob"):
+        gn.AugmentConfig(zeros_prob=1.5)
+
+
 def test_band_limit_removes_everything_above_the_cutoff() -> None:
     noise = gn.colored("white", SR * 2, seed=3)
     limited = gn.band_limit(noise, 4000, SR)

@@ -39,6 +39,10 @@ class TrainConfig(ModelConfig):
     channel_prob: float = 0.0  # share of utterances through a random channel (band-limit, tilt, high-pass, level)
     vtlp_max: float = 0.0  # vocal-tract length perturbation: fbank warp uniform in [1 - vtlp_max, 1 + vtlp_max]
     trim_prob: float = 0.0  # share of utterances whose leading/trailing silence is cut to a random part of it
+    # share of utterances given exact digital zeros (0 to zeros_max_s each) before and after, as a muted or virtual
+    # microphone sends: the front end's dither makes them a floor far below any recording's, which the model must know
+    zeros_prob: float = 0.0
+    zeros_max_s: float = 2.0
     # optimisation
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -75,6 +79,8 @@ class TrainConfig(ModelConfig):
                 self.channel_prob,
                 self.vtlp_max,
                 self.trim_prob,
+                self.zeros_prob,
+                self.zeros_max_s,
             )
         except ValueError as err:
             raise InputError(f"noise augmentation: {err}") from None
@@ -89,6 +95,8 @@ class TrainConfig(ModelConfig):
         "channel_prob": PROBABILITY,
         "vtlp_max": Range(0, 0.2),
         "trim_prob": PROBABILITY,
+        "zeros_prob": PROBABILITY,
+        "zeros_max_s": Range(0, 60),
         "lr": Range(0, 10, low_open=True),
         "weight_decay": Range(0, 10),
         "lr_factor": Range(0, 1, low_open=True),
