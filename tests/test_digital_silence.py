@@ -1,0 +1,79 @@
+"""Exact digital silence (a muted or virtual microphone) before speech must not derail recognition, streaming or
+offline: a model that knows its utterances gives the same text with 2 s of zeros in front of them.
+
+The model is a small LSTM trained until it has learnt two utterances by heart, with ``zeros_prob`` on (runs of
+exact zeros around half the utterances, as the demo trains). Trained without it, the same model recognises both
+utterances exactly and loses them behind 2 s of zeros ("sil n sil" for "sil n ey th ax n sil"; measured when this
+test was written), which is what the augmentation is for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gatescope.asr import Recognizer
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+from gatescope.asr.corpora.timit import prepare_timit
+from gatescope.asr.data.audio import read_audio
+from gatescope.asr.data.datadir import read_table
+from gatescope.asr.decoding.scoring import count_errors, fold_for_scoring
+from gatescope.asr.decoding.search import normalize, transcribe
+from gatescope.asr.features.extract import extract_features
+from gatescope.asr.features.fbank import FeatureConfig, compute_features
+from gatescope.asr.models.checkpoint import experiment_features
+from gatescope.asr.training.config import TrainConfig
+from gatescope.asr.training.trainer import train
+
+ZEROS_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def memorised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(exp dir, training data dir) of a 2 x 64 LSTM that knows the two utterances of its training set."""
+    root = tmp_path_factory.mktemp("zeros")
+    corpus = SynthCorpusConfig(speakers=3, test_speakers=2, utts_per_speaker=2, seed=5, backends=("espeak",))
+    generate_corpus(root / "corpus", corpus, jobs=1, progress=False)
+    data = prepare_timit(root / "corpus", root / "data", progress=False)
+    extract_features(data / "train", FeatureConfig(), progress=False)
+    config = TrainConfig(
+        train_dir=str(data / "train"), valid_dir=str(data / "train"), num_layers=2, hidden_size=64, batch_size=2,
+        max_epochs=120, lr=0.01, lr_schedule="constant", frame_stack=3, zeros_prob=0.5, zeros_max_s=ZEROS_S,
+        progress_bar=False,
+    )  # fmt: skip
+    train(config, root / "exp")
+    return root / "exp", data / "train"
+
+
+def _streamed(recognizer: Recognizer, audio: np.ndarray) -> list[str]:
+    recognizer.reset()
+    for start in range(0, len(audio), 1600):  # 100 ms chunks, as a microphone delivers them
+        recognizer.accept(audio[start : start + 1600])
+    recognizer.finish()
+    return recognizer.text.split()
+
+
+def _offline(recognizer: Recognizer, exp: Path, audio: np.ndarray) -> list[str]:
+    saved = experiment_features(exp)
+    feats = compute_features(audio, saved.config).numpy()
+    matrix = normalize(feats, recognizer.model.cmvn_mode, saved.cmvn_stats, recognizer.norm_vars)
+    return recognizer.tokens.decode(transcribe(recognizer.model, [matrix])[0].ids)
+
+
+def test_two_seconds_of_digital_zeros_keep_the_text_streaming_and_offline(memorised: tuple[Path, Path]) -> None:
+    exp, train_dir = memorised
+    recognizer = Recognizer(exp, endpoint_ms=0)
+    references = read_table(train_dir / "text")
+    for utt, wav in sorted(read_table(train_dir / "wav.scp").items()):
+        audio, _ = read_audio(wav, expected_rate=recognizer.sample_rate)
+        padded = np.concatenate([np.zeros(round(ZEROS_S * recognizer.sample_rate), np.float32), audio])
+        streamed = [_streamed(recognizer, x) for x in (audio, padded)]
+        errors = count_errors(
+            fold_for_scoring(references[utt].split(), "phones"), fold_for_scoring(streamed[0], "phones")
+        )
+        assert errors.rate <= 15, f"the model should know {utt}: {streamed[0]} ({errors.rate:.1f}% PER)"
+        assert streamed[1] == streamed[0], f"{utt} after {ZEROS_S} s of zeros: {streamed[1]}"
+        offline = [_offline(recognizer, exp, x) for x in (audio, padded)]
+        assert offline[1] == offline[0] == streamed[0]
