@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.gatescope-installed
 JOBS ?= 2
-# `make demo FSDD=DIR` (FSDD's recordings/ folder) adds the real-speech check to the demo, NOISE_DIR=DIR (recorded
-# noises) the recorded-noise condition of its robustness report.
+# `make demo FSDD=DIR` (FSDD's recordings/ folder) gives the demo's real-speech check a local copy of the Free
+# Spoken Digit Dataset (else it downloads the pinned release), NOISE_DIR=DIR (recorded noises) the recorded-noise
+# condition of its robustness report.
 FSDD ?=
 NOISE_DIR ?=
 

@@ -26,10 +26,15 @@ from gatescope.files import atomic_directory
 CHUNK_BYTES = 1 << 20
 
 
+CHECKSUMS = ("md5", "sha256", "git-tree")
+
+
 @dataclass(frozen=True)
 class Resource:
-    """A downloadable file: its name, mirror URLs (tried in order) and checksum (``md5:HEX`` or ``sha256:HEX``,
-    as the publisher gives it)."""
+    """A downloadable file: its name, mirror URLs (tried in order) and checksum: ``md5:HEX`` or ``sha256:HEX`` of
+    the file, as the publisher gives it, or ``git-tree:HEX@FOLDER`` for a tar archive of a git repository (GitHub's
+    release archives): the git tree hash of FOLDER inside the archive's top folder, which pins every byte of every
+    file under it to a commit of the repository whatever the archive's compression."""
 
     name: str
     urls: tuple[str, ...]
@@ -38,8 +43,10 @@ class Resource:
 
     def __post_init__(self) -> None:
         algorithm, _, digest = self.checksum.partition(":")
-        if algorithm not in ("md5", "sha256") or not digest:
-            raise InputError(f"{self.name}: checksum must be 'md5:HEX' or 'sha256:HEX', got {self.checksum!r}")
+        if algorithm not in CHECKSUMS or not digest or (algorithm == "git-tree") != ("@" in digest):
+            raise InputError(
+                f"{self.name}: checksum must be 'md5:HEX', 'sha256:HEX' or 'git-tree:HEX@FOLDER', got {self.checksum!r}"
+            )
 
 
 def file_digest(path: Path, algorithm: str) -> str:
@@ -51,9 +58,54 @@ def file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
+def _git_object(kind: str, body: bytes) -> bytes:
+    """The binary SHA-1 git names an object by: ``sha1(b"<kind> <size>\\0" + body)``."""
+    return hashlib.sha1(f"{kind} {len(body)}".encode() + b"\0" + body, usedforsecurity=False).digest()
+
+
+def git_tree_hash(files: dict[str, tuple[bytes, bool]]) -> str:
+    """The hash git gives a folder holding ``files`` (path inside it -> (content, executable)), as ``git write-tree``
+    would: blobs, then trees bottom up, entries in git's order (a folder sorts as its name plus ``/``)."""
+
+    def tree(entries: dict[str, tuple[bytes, bool]]) -> bytes:
+        children: dict[str, dict[str, tuple[bytes, bool]]] = {}
+        items: list[tuple[str, bytes]] = []
+        for path, (content, executable) in entries.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                children.setdefault(head, {})[rest] = (content, executable)
+            else:
+                items.append((head, f"{'100755' if executable else '100644'} {head}".encode() + b"\0"
+                              + _git_object("blob", content)))  # fmt: skip
+        items += [(f"{name}/", f"40000 {name}".encode() + b"\0" + tree(sub)) for name, sub in children.items()]
+        return _git_object("tree", b"".join(entry for _, entry in sorted(items, key=lambda item: item[0].encode())))
+
+    return tree(files).hex()
+
+
+def _archive_folder(path: Path, folder: str) -> dict[str, tuple[bytes, bool]]:
+    """The regular files under ``TOP/folder/`` of a tar archive (TOP: the archive's one top folder)."""
+    files: dict[str, tuple[bytes, bool]] = {}
+    with tarfile.open(path) as tar:
+        for member in tar:
+            _, _, inside = member.name.partition("/")  # below the top folder
+            prefix = folder.strip("/") + "/"
+            if member.isfile() and inside.startswith(prefix):
+                handle = tar.extractfile(member)
+                assert handle is not None
+                files[inside[len(prefix) :]] = (handle.read(), bool(member.mode & 0o111))
+    return files
+
+
 def verify(path: Path, checksum: str) -> bool:
-    """Whether ``path`` has the ``md5:HEX`` / ``sha256:HEX`` checksum."""
+    """Whether ``path`` has the ``md5:HEX`` / ``sha256:HEX`` / ``git-tree:HEX@FOLDER`` checksum."""
     algorithm, _, expected = checksum.partition(":")
+    if algorithm == "git-tree":
+        tree, _, folder = expected.partition("@")
+        try:
+            return git_tree_hash(_archive_folder(path, folder)) == tree.lower()
+        except (tarfile.TarError, OSError, EOFError):
+            return False
     return file_digest(path, algorithm) == expected.lower()
 
 

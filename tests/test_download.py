@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import shutil
+import subprocess
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gatescope.cli import main
-from gatescope.download import Resource, extract, fetch, load_resources
+from gatescope.download import Resource, extract, fetch, load_resources, verify
 from gatescope.errors import InputError
 from gatescope.resources import conf_path
 
@@ -142,11 +144,64 @@ def test_extract_is_atomic_and_refuses_members_outside(tmp_path: Path) -> None:
 
 def test_the_package_table_pins_every_resource() -> None:
     table = load_resources(conf_path("downloads.yaml"))
-    assert "librispeech-dev-clean" in table
+    assert "librispeech-dev-clean" in table and "fsdd" in table
     for resource in table.values():
         assert resource.urls and all(u.startswith("https://") for u in resource.urls)
         algorithm, _, digest = resource.checksum.partition(":")
-        assert len(digest) == {"md5": 32, "sha256": 64}[algorithm]
+        assert len(digest.partition("@")[0]) == {"md5": 32, "sha256": 64, "git-tree": 40}[algorithm]
+
+
+def _repository_files() -> dict[str, bytes]:
+    """A small repository: a nested folder, names whose git order differs from plain sorting, an executable."""
+    return {
+        "README.md": b"readme\n",
+        "recordings/0_alice_0.wav": bytes(range(200)),
+        "recordings/0_alice_10.wav": b"ten",
+        "recordings/0_alice_1.wav": b"one",
+        "recordings/a-b.wav": b"dash",
+        "recordings/a/b.wav": b"nested",  # the folder "a" sorts as "a/", after "a-b.wav"
+        "recordings/run.sh": b"#!/bin/sh\n",
+    }
+
+
+def _git_tree(root: Path, folder: str) -> str:
+    """What git itself calls the tree of ``root/folder`` (the real git, as the reference)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    return git("rev-parse", f"HEAD:{folder}")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_tree_checksum_equals_git_and_pins_every_byte(server: _Server, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    for name, content in _repository_files().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(content)
+    (root / "recordings" / "run.sh").chmod(0o755)
+    tree = _git_tree(root, "recordings")
+    archive = tmp_path / "release.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root / "README.md", "repo-1.0/README.md")
+        tar.add(root / "recordings", "repo-1.0/recordings")
+    assert verify(archive, f"git-tree:{tree}@recordings")
+    server.files["/release.tar.gz"] = archive.read_bytes()
+    resource = Resource("release.tar.gz", (_url(server, "/release.tar.gz"),), f"git-tree:{tree}@recordings")
+    unpacked = extract(fetch(resource, tmp_path / "dl", progress=False), tmp_path / "dl" / "release")
+    assert (unpacked / "repo-1.0" / "recordings" / "a" / "b.wav").read_bytes() == b"nested"
+    (root / "recordings" / "0_alice_1.wav").write_bytes(b"One")  # one byte of one file
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root / "recordings", "repo-1.0/recordings")
+    assert not verify(archive, f"git-tree:{tree}@recordings")
+    server.files["/release.tar.gz"] = archive.read_bytes()
+    with pytest.raises(InputError, match="checksum mismatch"):
+        fetch(resource, tmp_path / "dl2", progress=False)
+    with pytest.raises(InputError, match="git-tree:HEX@FOLDER"):
+        Resource("x.tar.gz", ("https://x",), f"git-tree:{tree}")
 
 
 def test_download_command(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,11 +2,12 @@
 # Digits that stream: unidirectional (streamable) LSTM and GRU word-CTC models over the ten digit words, trained on
 # synthetic spoken digits and digit strings from many voices (eSpeak NG and flite, recipes/digits/conf/
 # digits_lexicon.yaml) plus the real training speakers of the Free Spoken Digit Dataset (CC BY-SA 4.0, its
-# recordings/ folder given by --fsdd DIR), and tested on FSDD's held-out speaker, clean and under noise, with
-# PocketSphinx's digit grammar decoding the same noisy audio as the anchor.
+# recordings/ folder given by --fsdd DIR, else downloaded: release v1.0.10, pinned by its git tree hash), and tested
+# on FSDD's held-out speaker, clean and under noise, with PocketSphinx's digit grammar decoding the same noisy audio
+# as the anchor.
 #
-#   recipes/digits/run.sh --fsdd DIR [--test-speaker theo] [--stage N] [--stop-stage N] [--jobs J] [--noise-dir DIR]
-#                         [--synth-speakers S]
+#   recipes/digits/run.sh [--fsdd DIR] [--test-speaker theo] [--stage N] [--stop-stage N] [--jobs J]
+#                         [--noise-dir DIR] [--synth-speakers S]
 #
 # Then:  gatescope stream --model recipes/digits/exp/gru --wav some_digit.wav
 #
@@ -23,7 +24,6 @@ noise_dir=
 synth_speakers=48  # synthetic voices (half eSpeak NG, half flite where it is installed), 30 prompts each
 
 . "$(dirname "$0")/../parse_options.sh"
-[ -n "$fsdd" ] || { echo "run.sh: --fsdd DIR is required (the Free Spoken Digit Dataset's recordings/ folder)" >&2; exit 2; }
 for name in fsdd noise_dir; do  # folders given on the command line, made absolute before the recipe cds
   dir=${!name}
   [ -z "$dir" ] || [ -d "$dir" ] || { echo "run.sh: --${name//_/-} $dir: no such directory" >&2; exit 2; }
@@ -36,6 +36,11 @@ cd "$(dirname "$0")"
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [digits] $*"; }
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  if [ -z "$fsdd" ]; then  # no local copy: the pinned release, downloaded once (a one-line error offline)
+    log "Stage 0: download the Free Spoken Digit Dataset (pinned release) -> downloads/fsdd"
+    gatescope download fsdd --out downloads --extract $([ "$progress" = true ] || echo --quiet)
+    fsdd=$(cd downloads/fsdd/*/recordings && pwd)
+  fi
   log "Stage 0: synthetic spoken digits ($synth_speakers voices) and the FSDD data dirs (test speaker: $test_speaker)"
   gatescope corpus synth data/synth_corpus --lexicon conf/digits_lexicon.yaml --speakers $synth_speakers \
     --test-speakers 2 --utts-per-speaker 30 --sample-rate 8000 --jobs $jobs --quiet > /dev/null

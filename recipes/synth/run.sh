@@ -8,8 +8,9 @@
 # --noise-dir DIR (recorded noises, e.g. Speech Commands' _background_noise_ folder, CC BY 4.0) adds the
 # recorded-noise condition to the robustness report; without it that condition is skipped with one line.
 #
-# --fsdd DIR (the Free Spoken Digit Dataset's recordings/ folder) adds the real-speech check to stage 5: every
-# model streams those real recordings and is scored at phone level (column "PER real (FSDD)" of the results).
+# Stage 5's real-speech check: every model streams the real recordings of the Free Spoken Digit Dataset and is
+# scored at phone level (column "PER real (FSDD)" of the results). FSDD is downloaded (release v1.0.10, pinned by
+# its git tree hash, 15 MB) unless --fsdd DIR gives its recordings/ folder; offline, the check is skipped in one line.
 #
 # --mct true also trains multi-condition (noise-augmented) twins, exp/lstm_mct and exp/gru_mct (half the training
 # utterances mixed on the fly with white, pink or babble noise at 0-20 dB; 40 epochs, as noisy data takes longer
@@ -97,6 +98,12 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     done
     gatescope decode --model exp/$model --data data/test --beam 8
   done
+  if [ -z "$fsdd" ]; then  # no local copy: the pinned release; offline, one line and the check is skipped
+    log "real-speech check: download the Free Spoken Digit Dataset (pinned release) -> downloads/fsdd"
+    if gatescope download fsdd --out downloads --extract --quiet > /dev/null; then
+      fsdd=$(cd downloads/fsdd/*/recordings && pwd)
+    fi
+  fi
   if [ -n "$fsdd" ]; then
     log "real-speech check: stream the real FSDD recordings of $fsdd, PER on 39 phones"
     gatescope prepare digits "$fsdd" data/fsdd
@@ -105,7 +112,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
         --out exp/$model/real_fsdd --quiet
     done
   else
-    log "real-speech check skipped (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
+    log "real-speech check skipped: no download (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
   fi
 fi
 
