@@ -21,6 +21,14 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def assert_same_files(made: Path, reference: Path) -> None:
+    """Both folders hold the same files, byte for byte (a corpus generated twice)."""
+    files = sorted(p.relative_to(made) for p in made.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(reference) for p in reference.rglob("*") if p.is_file())
+    for name in files:
+        assert (made / name).read_bytes() == (reference / name).read_bytes(), name
+
+
 TINY_FLITE = SynthCorpusConfig(speakers=4, test_speakers=2, utts_per_speaker=2, seed=11, backends=("flite",))
 
 

@@ -3,7 +3,6 @@ phone in a word, its speakers follow the settings they claim, and its corpora ar
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
 from gatescope.resources import conf_path
 
-from .conftest import TINY_FESTIVAL
+from .conftest import TINY_FESTIVAL, assert_same_files
 
 needs_festival = pytest.mark.skipif(
     len(installed_voices()) < len(FESTIVAL_VOICES),
@@ -121,11 +120,7 @@ def test_a_missing_festival_voice_stops_before_any_work(tmp_path: Path, monkeypa
 def test_festival_corpus_is_byte_reproducible_and_aligned(tiny_festival_corpus: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     generate_corpus(again, TINY_FESTIVAL, jobs=2, progress=False)
-    files = sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tiny_festival_corpus) for p in tiny_festival_corpus.rglob("*") if p.is_file())
-    for name in files:
-        digest = [hashlib.sha256((root / name).read_bytes()).hexdigest() for root in (again, tiny_festival_corpus)]
-        assert digest[0] == digest[1], name
+    assert_same_files(again, tiny_festival_corpus)
     summary = (again / "DOC" / "SUMMARY.json").read_text()
     assert '"festival"' in summary
     for phn in again.glob("*/DR*/*/*.PHN"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import subprocess
 from pathlib import Path
@@ -21,7 +20,7 @@ from gatescope.asr.corpora.synth.timed import TimedSynthesis, align_timed, word_
 from gatescope.errors import ConfigError, InputError
 from gatescope.resources import conf_path
 
-from .conftest import TINY_FLITE
+from .conftest import TINY_FLITE, assert_same_files
 
 needs_flite = pytest.mark.skipif(flite_path() is None, reason="flite is not installed (Debian: apt-get install flite)")
 
@@ -96,11 +95,7 @@ def test_speakers_of_both_backends_have_both_sexes_in_every_split() -> None:
 def test_flite_corpus_is_byte_reproducible(tiny_flite_corpus: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     generate_corpus(again, TINY_FLITE, jobs=2, progress=False)
-    files = sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tiny_flite_corpus) for p in tiny_flite_corpus.rglob("*") if p.is_file())
-    for name in files:
-        digest = [hashlib.sha256((root / name).read_bytes()).hexdigest() for root in (again, tiny_flite_corpus)]
-        assert digest[0] == digest[1], name
+    assert_same_files(again, tiny_flite_corpus)
 
 
 def test_flite_boundaries_are_acoustically_right(tiny_flite_corpus: Path) -> None:

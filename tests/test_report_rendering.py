@@ -19,7 +19,9 @@ def reports(tiny_models: list[Path], tiny_data: Path, tmp_path_factory: pytest.T
     """A small robustness report and a small memory-analysis report of the tiny models."""
     root = tmp_path_factory.mktemp("reports")
     robustness = RobustnessConfig(noises=("white",), snrs=("clean", "10"), bursts=True, burst_dur_s=0.2)
-    run_robustness(tiny_models, tiny_data / "test", root / "robustness", robustness, tiny_data / "train", progress=False)
+    run_robustness(
+        tiny_models, tiny_data / "test", root / "robustness", robustness, tiny_data / "train", progress=False
+    )
     analysis = AnalysisConfig(
         forgetting_utterances=2, burst_noises=("white",), burst_snrs=("replace",), burst_positions=(0.3,),
         burst_dur_s=0.2, horizon_ms=400, sample_units=8,
