@@ -10,7 +10,7 @@ import librosa
 import numpy as np
 import pytest
 
-from gatescope.asr.corpora.synth import corpus as corpus_module
+from gatescope.asr.corpora.synth import backends as backends_module
 from gatescope.asr.corpora.synth.align import load_symbol_map, tokenize
 from gatescope.asr.corpora.synth.corpus import generate_corpus
 from gatescope.asr.corpora.synth.festival import (
@@ -107,13 +107,13 @@ def test_speakers_of_three_backends_claim_only_what_their_voice_follows() -> Non
 
 
 def test_a_missing_festival_voice_stops_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corpus_module, "installed_voices", lambda: ["kal"])
-    monkeypatch.setattr(corpus_module, "festival_path", lambda: "/usr/bin/festival")
+    monkeypatch.setattr(backends_module, "installed_voices", lambda: ["kal"])
+    monkeypatch.setattr(backends_module, "festival_path", lambda: "/usr/bin/festival")
     with pytest.raises(InputError, match=r"voice\(s\) .*slt_hts.* not installed \(Debian: apt-get install .*festvox"):
         generate_corpus(tmp_path / "c", TINY_FESTIVAL, jobs=1, progress=False)
     assert not (tmp_path / "c").exists()
-    monkeypatch.setattr(corpus_module, "festival_path", lambda: None)
-    backends, skipped = corpus_module.installed_backends()
+    monkeypatch.setattr(backends_module, "festival_path", lambda: None)
+    backends, skipped = backends_module.installed_backends()
     assert "festival" not in backends and any("apt-get install festival" in line for line in skipped)
 
 

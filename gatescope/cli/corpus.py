@@ -12,7 +12,8 @@ from gatescope.cli.common import FORMATTER, Parents, Subparsers, add_command, po
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus, installed_backends
+    from gatescope.asr.corpora.synth.backends import installed_backends
+    from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
 
     backends = tuple(args.backends.split(","))
     if args.backends == "auto":

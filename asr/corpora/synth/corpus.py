@@ -24,10 +24,11 @@ import torchaudio.functional as AF
 from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.align import Alignment, Segment, align, load_symbol_map, tokenize
+from gatescope.asr.corpora.synth.backends import require_backends
 from gatescope.asr.corpora.synth.espeak import Espeak, Synthesis, VoiceSettings, run_isolated
-from gatescope.asr.corpora.synth.festival import FESTIVAL_PACKAGES, FestivalVoice, festival_path, installed_voices
+from gatescope.asr.corpora.synth.festival import FestivalVoice
 from gatescope.asr.corpora.synth.festival import speak as festival_speak
-from gatescope.asr.corpora.synth.flite import FliteVoice, flite_path, word_phones
+from gatescope.asr.corpora.synth.flite import FliteVoice, word_phones
 from gatescope.asr.corpora.synth.flite import synthesize as flite_synthesize
 from gatescope.asr.corpora.synth.speakers import Speaker, make_speakers
 from gatescope.asr.corpora.synth.text import Lexicon, SentenceGenerator
@@ -353,39 +354,6 @@ def summarize(
         train_phone39_counts=counts39,
         min_train_phone39=rarest,
     )
-
-
-def installed_backends() -> tuple[tuple[str, ...], list[str]]:
-    """The backends whose programs and voices are installed (eSpeak NG always is: it comes with the package),
-    and one line for each one left out."""
-    backends, skipped = ["espeak"], []
-    if flite_path() is not None:
-        backends.append("flite")
-    else:
-        skipped.append("backend flite skipped: the `flite` program is not installed (Debian: apt-get install flite)")
-    missing = [FESTIVAL_PACKAGES[v] for v in FESTIVAL_PACKAGES if v not in installed_voices()]
-    if festival_path() is None or missing:
-        packages = " ".join(["festival"] * (festival_path() is None) + missing)
-        skipped.append(f"backend festival skipped: not installed (Debian: apt-get install {packages})")
-    else:
-        backends.append("festival")
-    return tuple(backends), skipped
-
-
-def require_backends(speakers: list[Speaker]) -> None:
-    """Stop before any work where a speaker's synthesizer or voice is not installed, naming the Debian package."""
-    backends = {s.backend for s in speakers}
-    if "flite" in backends and flite_path() is None:
-        raise InputError("backend flite: the `flite` program is not installed (Debian: apt-get install flite)")
-    festival_voices = {s.voice.voice for s in speakers if isinstance(s.voice, FestivalVoice)}
-    if festival_path() is None and festival_voices:
-        raise InputError("backend festival: the `festival` program is not installed (Debian: apt-get install festival)")
-    missing = sorted(festival_voices - set(installed_voices()))
-    if missing:
-        packages = " ".join(FESTIVAL_PACKAGES[v] for v in missing)
-        raise InputError(
-            f"backend festival: voice(s) {', '.join(missing)} not installed (Debian: apt-get install {packages})"
-        )
 
 
 def generate_corpus(out_dir: Path, config: SynthCorpusConfig, jobs: int = 1, progress: bool = True) -> CorpusSummary:
