@@ -85,10 +85,37 @@ def tiny_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> li
     return [root / "lstm", root / "gru"]
 
 
+MEMORISED_ZEROS_S = 2.0  # the longest run of exact zeros the memorised model was trained with
+
+
+@pytest.fixture(scope="session")
+def memorised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(exp dir, training data dir) of a 2 x 64 LSTM that knows the two utterances of its training set by heart,
+    trained with ``zeros_prob`` (runs of exact zeros around half the utterances, as a virtual microphone gives)."""
+    from gatescope.asr.corpora.timit import prepare_timit
+    from gatescope.asr.features.extract import extract_features
+    from gatescope.asr.features.fbank import FeatureConfig
+    from gatescope.asr.training.config import TrainConfig
+    from gatescope.asr.training.trainer import train
+
+    root = tmp_path_factory.mktemp("memorised")
+    corpus = SynthCorpusConfig(speakers=3, test_speakers=2, utts_per_speaker=2, seed=5, backends=("espeak",))
+    generate_corpus(root / "corpus", corpus, jobs=1, progress=False)
+    data = prepare_timit(root / "corpus", root / "data", progress=False)
+    extract_features(data / "train", FeatureConfig(), progress=False)
+    config = TrainConfig(
+        train_dir=str(data / "train"), valid_dir=str(data / "train"), num_layers=2, hidden_size=64, batch_size=2,
+        max_epochs=120, lr=0.01, lr_schedule="constant", frame_stack=3, zeros_prob=0.5,
+        zeros_max_s=MEMORISED_ZEROS_S, progress_bar=False,
+    )  # fmt: skip
+    train(config, root / "exp")
+    return root / "exp", data / "train"
+
+
 @pytest.fixture
 def virtual_mic(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment of a private PulseAudio server whose default source is a virtual microphone fed by
-    whatever is played into its default sink."""
+    """The environment of a private PulseAudio server whose default source, the monitor of a 16 kHz null sink, is
+    a virtual microphone that hears whatever is played into that sink, sample for sample."""
     runtime = tmp_path / "pulse"
     runtime.mkdir()
     env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "HOME": str(tmp_path)}
@@ -101,10 +128,13 @@ def virtual_mic(tmp_path: Path) -> Iterator[dict[str, str]]:
         pytest.skip(f"cannot start a PulseAudio server here: {started.stderr.decode().strip()[-200:]}")
     try:
         for command in (
-            ["pactl", "load-module", "module-null-sink", "sink_name=vspk"],
-            ["pactl", "load-module", "module-virtual-source", "source_name=vmic", "master=vspk.monitor"],
+            ["pactl", "load-module", "module-null-sink", "sink_name=vspk", "rate=16000", "channels=1", "format=s16le"],
             ["pactl", "set-default-sink", "vspk"],
-            ["pactl", "set-default-source", "vmic"],
+            # The sink's monitor is the microphone: it sends audio all the time, exact zeros while nothing plays,
+            # as a real microphone would (a module-virtual-source on it sends nothing until something plays).
+            ["pactl", "set-default-source", "vspk.monitor"],
+            # An idle sink is suspended after a few seconds, and its monitor then sends nothing; keep it running.
+            ["pactl", "unload-module", "module-suspend-on-idle"],
         ):
             subprocess.run(command, env=env, capture_output=True, check=True)
         yield env

@@ -1,8 +1,8 @@
 """Exact digital silence (a muted or virtual microphone) before speech must not derail recognition, streaming or
 offline: a model that knows its utterances gives the same text with 2 s of zeros in front of them.
 
-The model is a small LSTM trained until it has learnt two utterances by heart, with ``zeros_prob`` on (runs of
-exact zeros around half the utterances, as the demo trains). Trained without it, the same model recognises both
+The model is a small LSTM trained until it has learnt two utterances by heart, with the training option
+``zeros_prob`` on (runs of exact zeros around half the utterances). Trained without it, the same model recognises both
 utterances exactly and loses them behind 2 s of zeros ("sil n sil" for "sil n ey th ax n sil"; measured when this
 test was written), which is what the augmentation is for.
 """
@@ -12,39 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gatescope.asr import Recognizer
-from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
-from gatescope.asr.corpora.timit import prepare_timit
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table
 from gatescope.asr.decoding.scoring import count_errors, fold_for_scoring
 from gatescope.asr.decoding.search import normalize, transcribe
-from gatescope.asr.features.extract import extract_features
-from gatescope.asr.features.fbank import FeatureConfig, compute_features
+from gatescope.asr.features.fbank import compute_features
 from gatescope.asr.models.checkpoint import experiment_features
-from gatescope.asr.training.config import TrainConfig
-from gatescope.asr.training.trainer import train
 
-ZEROS_S = 2.0
-
-
-@pytest.fixture(scope="module")
-def memorised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(exp dir, training data dir) of a 2 x 64 LSTM that knows the two utterances of its training set."""
-    root = tmp_path_factory.mktemp("zeros")
-    corpus = SynthCorpusConfig(speakers=3, test_speakers=2, utts_per_speaker=2, seed=5, backends=("espeak",))
-    generate_corpus(root / "corpus", corpus, jobs=1, progress=False)
-    data = prepare_timit(root / "corpus", root / "data", progress=False)
-    extract_features(data / "train", FeatureConfig(), progress=False)
-    config = TrainConfig(
-        train_dir=str(data / "train"), valid_dir=str(data / "train"), num_layers=2, hidden_size=64, batch_size=2,
-        max_epochs=120, lr=0.01, lr_schedule="constant", frame_stack=3, zeros_prob=0.5, zeros_max_s=ZEROS_S,
-        progress_bar=False,
-    )  # fmt: skip
-    train(config, root / "exp")
-    return root / "exp", data / "train"
+from .conftest import MEMORISED_ZEROS_S as ZEROS_S
 
 
 def _streamed(recognizer: Recognizer, audio: np.ndarray) -> list[str]:

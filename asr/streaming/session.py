@@ -107,9 +107,11 @@ def _chunks(settings: StreamSettings, rate: int, stats: sources.SourceStats, err
         return sources.wav_chunks(settings.wav, rate, settings.chunk_ms, settings.realtime)
     if settings.stdin_pcm:
         return sources.pcm_chunks(sources.stdin_bytes(), settings.rate or rate, rate, settings.chunk_ms)
-    chunks = sources.mic_chunks(rate, settings.chunk_ms, settings.device, stats, settings.seconds)
-    print("listening (Ctrl-C to stop)...", file=err)
-    return chunks
+
+    def listening() -> None:
+        print("listening (Ctrl-C to stop)...", file=err, flush=True)
+
+    return sources.mic_chunks(rate, settings.chunk_ms, settings.device, stats, settings.seconds, listening)
 
 
 def _write_wav(path: Path, chunks: list[np.ndarray], rate: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -101,11 +101,18 @@ SILENT_DEVICE_S = 3.0  # no callback for this long: the input device is taken as
 
 
 def mic_chunks(
-    target_rate: int, chunk_ms: float, device: str | None, stats: SourceStats, seconds: float = 0.0
+    target_rate: int,
+    chunk_ms: float,
+    device: str | None,
+    stats: SourceStats,
+    seconds: float = 0.0,
+    on_open: Callable[[], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Microphone audio through sounddevice: opened at ``target_rate`` when the device supports it, else at the
-    device's default rate and resampled. Overflows are counted in ``stats``; Ctrl-C ends the stream, and so does a
-    device that sends nothing for :data:`SILENT_DEVICE_S` (a note in ``stats``; the transcript so far is kept)."""
+    device's default rate and resampled. The device opens when the first chunk is asked for, and ``on_open`` is
+    called once it records (opening can take a fraction of a second; what is said before is not heard).
+    Overflows are counted in ``stats``; Ctrl-C ends the stream, and so does a device that sends nothing for
+    :data:`SILENT_DEVICE_S` (a note in ``stats``; the transcript so far is kept)."""
     sd = _sounddevice()
     device_id: int | str | None = int(device) if device is not None and device.isdigit() else device
     try:
@@ -136,6 +143,8 @@ def mic_chunks(
             raise InputError(f"cannot open the microphone: {err}") from None
         received = 0
         with stream:
+            if on_open is not None:
+                on_open()
             try:
                 while not seconds or received < seconds * rate:
                     try:
