@@ -41,6 +41,41 @@ def test_fbank_equals_torchaudio_kaldi_reference(tiny_data: Path) -> None:
         np.testing.assert_allclose(feats[utt], reference.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("config", "warp"),
+    [
+        (FeatureConfig(kind="mfcc", num_mel_bins=23, num_ceps=13, high_freq=3800), 1.0),
+        (FeatureConfig(kind="fbank", num_mel_bins=40, low_freq=60, high_freq=-400), 1.0),
+        (FeatureConfig(kind="fbank", num_mel_bins=40, high_freq=3800), 0.9),
+        (FeatureConfig(kind="mfcc", num_mel_bins=30, num_ceps=20, sample_rate=8000, frame_shift_ms=12.5), 1.1),
+    ],
+)
+def test_features_equal_torchaudio_kaldi_for_any_config(config: FeatureConfig, warp: float) -> None:
+    """The cached-constant front end is Kaldi's fbank / MFCC as torchaudio computes them, for narrow bands, VTLN
+    warps, other rates and shifts; a signal shorter than one frame has no frames."""
+    rng = np.random.default_rng(3)
+    wave = (rng.standard_normal(config.sample_rate) * 0.1).astype(np.float32)
+    scaled = torch.from_numpy(wave) * 32768.0 + config.dither * dither_noise(0, wave.size)
+    options = dict(
+        frame_length=config.frame_length_ms, frame_shift=config.frame_shift_ms, dither=0.0,
+        sample_frequency=float(config.sample_rate), num_mel_bins=config.num_mel_bins, low_freq=config.low_freq,
+        high_freq=config.top_freq, vtln_warp=warp, vtln_low=max(100.0, config.low_freq + 10.0),
+        vtln_high=min(config.sample_rate / 2 - 500.0, config.top_freq - 10.0),
+    )  # fmt: skip
+    if config.kind == "fbank":
+        reference = kaldi.fbank(scaled.unsqueeze(0), **options)
+    else:
+        reference = kaldi.mfcc(scaled.unsqueeze(0), num_ceps=config.num_ceps, **options)
+    mine = compute_features(wave, config, vtln_warp=warp)
+    assert (
+        mine.shape
+        == reference.shape
+        == (1 + (wave.size - config.frame_samples()[0]) // config.frame_samples()[1], config.dim)
+    )
+    np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-5, atol=1e-4)
+    assert compute_features(wave[: config.frame_samples()[0] - 1], config).shape == (0, config.dim)
+
+
 def test_ark_round_trip_and_cmvn(tiny_data: Path, tmp_path: Path) -> None:
     feats = dict(kaldi_ark.read_matrix_scp(tiny_data / "train" / "feats.scp"))
     scp = kaldi_ark.write_matrices(tmp_path / "copy.ark", sorted(feats.items()))
