@@ -49,7 +49,7 @@ def test_mic_through_portaudio_hears_the_played_wav(
     recorded = tmp_path / "received.wav"
     model = str(exp)
     mic = _gatescope(
-        "stream", "--model", model, "--mic", "--device", "pulse", "--seconds", str(len(speech) / rate + 2.5),
+        "stream", "--model", model, "--mic", "--device", "pulse", "--seconds", str(len(speech) / rate + 3.5),
         "--record", str(recorded), env=virtual_mic,
     )  # fmt: skip
     assert mic.stderr is not None

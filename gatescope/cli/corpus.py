@@ -67,9 +67,9 @@ def register(commands: Subparsers, parents: Parents) -> None:
         "(speakers take turns by pairs). Same seed, same corpus byte for byte; a re-run skips\n"
         "finished utterances.",
         examples=[
-            "gatescope corpus synth corpus/ --speakers 16 --test-speakers 4 --utts-per-speaker 30 --seed 0 --jobs 2",
+            "gatescope corpus synth corpus/ --speakers 8 --test-speakers 2 --utts-per-speaker 10 --seed 0 --jobs 2",
             "gatescope corpus synth corpus_espeak/ --speakers 8 --utts-per-speaker 5 --backends espeak",
-            "gatescope corpus synth digits/ --lexicon recipes/digits/conf/digits_lexicon.yaml --speakers 40 --jobs 2",
+            "gatescope corpus synth digits/ --lexicon recipes/digits/conf/digits_lexicon.yaml --speakers 10 --jobs 2",
         ],
     )  # fmt: skip
     synth.add_argument("out_dir", type=Path, metavar="OUT_DIR")
@@ -100,7 +100,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
         "(wsj0/si_tr_s, wsj1/si_dt_20, wsj0/si_et_20 with .wv1 SPHERE audio, .dot transcripts and the\n"
         "index files), plus OUT_DIR/lm/lm_text.txt: held-out sentences for the LM. Read it with\n"
         "`gatescope prepare wsj OUT_DIR OUT_DIR DATA_DIR`.",
-        examples=["gatescope corpus wsj-synth corpus/ --speakers 40 --utts-per-speaker 25 --jobs 2"],
+        examples=["gatescope corpus wsj-synth corpus/ --speakers 16 --utts-per-speaker 10 --jobs 2"],
     )  # fmt: skip
     wsj.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     wsj.add_argument("--speakers", type=positive_int, default=40, help="number of speakers (default 40)")
