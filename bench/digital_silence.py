@@ -19,7 +19,7 @@ from common import write_result
 
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table
-from gatescope.asr.decoding.scoring import ErrorCounts, count_errors, fold_for_scoring
+from gatescope.asr.decoding.scoring import fold_for_scoring, score_utterances
 from gatescope.asr.streaming.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,13 +36,6 @@ def streamed_text(recognizer: Recognizer, audio: np.ndarray) -> list[str]:
     return fold_for_scoring(recognizer.text.split(), "phones")
 
 
-def per(references: list[list[str]], hypotheses: list[list[str]]) -> float:
-    total = ErrorCounts()
-    for reference, hypothesis in zip(references, hypotheses, strict=True):
-        total.add(count_errors(reference, hypothesis))
-    return round(total.rate, 2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT / "recipes/synth/data/test")
@@ -52,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     wav_scp, texts = read_table(args.data / "wav.scp"), read_table(args.data / "text")
     utts = sorted(wav_scp)[: args.utterances]
-    references = [fold_for_scoring(texts[u].split(), "phones") for u in utts]
+    references = {u: fold_for_scoring(texts[u].split(), "phones") for u in utts}
     results = {}
     for path in (ROOT / p for p in args.models.split(",") if p):
         if not path.is_dir():
@@ -60,16 +53,16 @@ def main() -> None:
             continue
         recognizer = Recognizer(path, beam=0)
         rate = recognizer.sample_rate
-        plain, zeros = [], []
+        plain, zeros = {}, {}
         for utt in utts:
             audio, _ = read_audio(wav_scp[utt], rate)
-            plain.append(streamed_text(recognizer, audio))
+            plain[utt] = streamed_text(recognizer, audio)
             lead, tail = np.zeros(round(args.lead * rate), np.float32), np.zeros(rate, np.float32)
-            zeros.append(streamed_text(recognizer, np.concatenate([lead, audio, tail])))
+            zeros[utt] = streamed_text(recognizer, np.concatenate([lead, audio, tail]))
         results[path.name] = {
-            "per_as_recorded": per(references, plain),
-            "per_with_zeros": per(references, zeros),
-            "utterances_whose_text_changed": sum(a != b for a, b in zip(plain, zeros, strict=True)),
+            "per_as_recorded": round(score_utterances(references, plain).rate, 2),
+            "per_with_zeros": round(score_utterances(references, zeros).rate, 2),
+            "utterances_whose_text_changed": sum(plain[u] != zeros[u] for u in utts),
             "zeros_prob_in_training": recognizer.model.train_config.get("zeros_prob", 0.0),
         }
         print(path.name, results[path.name])
