@@ -54,3 +54,20 @@ def test_two_seconds_of_digital_zeros_keep_the_text_streaming_and_offline(memori
         assert streamed[1] == streamed[0], f"{utt} after {ZEROS_S} s of zeros: {streamed[1]}"
         offline = [_offline(recognizer, exp, x) for x in (audio, padded)]
         assert offline[1] == offline[0] == streamed[0]
+
+
+def test_score_real_streams_the_lead_silence_before_each_recording(memorised: tuple[Path, Path]) -> None:
+    from gatescope.asr.decoding.real_speech import score_recordings, transcribe_file
+
+    exp, train_dir = memorised
+    recognizer = Recognizer(exp, endpoint_ms=0)
+    for utt, wav in sorted(read_table(train_dir / "wav.scp").items()):
+        audio, _ = read_audio(wav, expected_rate=recognizer.sample_rate)
+        padded = np.concatenate([np.zeros(round(ZEROS_S * recognizer.sample_rate), np.float32), audio])
+        expected = _streamed(recognizer, padded)
+        frames = recognizer.frames
+        assert transcribe_file(recognizer, wav, lead_silence_s=ZEROS_S) == expected, utt
+        assert recognizer.frames == frames, f"{utt}: the silence must be streamed before the recording"
+    plain = score_recordings(exp, [train_dir], progress=False)
+    silent = score_recordings(exp, [train_dir], progress=False, lead_silence_s=ZEROS_S)
+    assert silent.counts == plain.counts, "a model that knows its utterances keeps them behind the silence"

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.align import load_symbol_map
@@ -65,9 +66,14 @@ def reference_phones(words: list[str]) -> list[str]:
     return phones
 
 
-def transcribe_file(recognizer: Recognizer, wav: str, chunk_ms: float = 100.0) -> list[str]:
-    """The recogniser's tokens for one recording fed in chunks of ``chunk_ms`` (resampled to the model's rate)."""
+def transcribe_file(
+    recognizer: Recognizer, wav: str, chunk_ms: float = 100.0, lead_silence_s: float = 0.0
+) -> list[str]:
+    """The recogniser's tokens for one recording fed in chunks of ``chunk_ms`` (resampled to the model's rate),
+    after ``lead_silence_s`` seconds of digital silence (what a microphone delivers before someone speaks)."""
     recognizer.reset()
+    if lead_silence_s > 0:
+        recognizer.accept(np.zeros(round(lead_silence_s * recognizer.sample_rate), dtype=np.float32))
     for chunk in wav_chunks(Path(wav), recognizer.sample_rate, chunk_ms):
         recognizer.accept(chunk)
     recognizer.finish()
@@ -81,9 +87,11 @@ def score_recordings(
     cmvn: str | None = None,
     chunk_ms: float = 100.0,
     progress: bool = True,
+    lead_silence_s: float = 0.0,
 ) -> RealSpeechScore:
-    """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``) and
-    score it against its words; with ``out_dir``, write ``hyp.txt``, ``ref.txt`` and ``result.json`` there."""
+    """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``), each
+    after ``lead_silence_s`` seconds of digital silence, and score it against its words; with ``out_dir``, write
+    ``hyp.txt``, ``ref.txt`` and ``result.json`` there."""
     if out_dir is not None:
         refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
     recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0)
@@ -95,7 +103,7 @@ def score_recordings(
         words = read_table(data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text"))
         for utt, wav in tqdm(sorted(read_table(data_dir / "wav.scp").items()), desc=f"score {data_dir.name}",
                              disable=not progress):  # fmt: skip
-            tokens = transcribe_file(recognizer, wav, chunk_ms)
+            tokens = transcribe_file(recognizer, wav, chunk_ms, lead_silence_s)
             key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
             if target == "phones":
                 refs[key], hyps[key] = reference_phones(words[utt].split()), fold_for_scoring(tokens, "phones")

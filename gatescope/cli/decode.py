@@ -6,7 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
-from gatescope.cli.common import Parents, Subparsers, add_command, floats, nonnegative_int, positive_int
+from gatescope.cli.common import (
+    Parents,
+    Subparsers,
+    add_command,
+    floats,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+)
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -116,7 +124,9 @@ def register(commands: Subparsers, parents: Parents) -> None:
 def _score_real(args: argparse.Namespace) -> int:
     from gatescope.asr.decoding.real_speech import score_recordings
 
-    score = score_recordings(args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet)
+    score = score_recordings(
+        args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet, lead_silence_s=args.lead_silence
+    )
     where = f"; details in {args.out}" if args.out else ""
     print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
           f"({score.empty_hypotheses} with no output){where}")  # fmt: skip
@@ -141,3 +151,8 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
     score.add_argument(
         "--cmvn", choices=("global", "sliding", "none"), help="as gatescope stream (default: as the model was trained)"
     )
+    score.add_argument(
+        "--lead-silence", type=nonnegative_float, default=0.0, metavar="SECONDS",
+        help="digital silence streamed before every recording, as a microphone delivers it before a word "
+        "(default 0: the recordings as cut; FSDD's start at the word's first sample)",
+    )  # fmt: skip
