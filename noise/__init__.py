@@ -5,7 +5,7 @@ Imports nothing from gatescope.asr or gatescope.analysis. Waveforms are float32 
 ``(batch, samples)`` tensors in [-1, 1], on any device.
 """
 
-from gatescope.noise.augment import AugmentConfig, Augmented, augment
+from gatescope.noise.augment import AugmentConfig, Augmented, augment, nonspeech
 from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
 from gatescope.noise.burst import burst_frames, insert_burst
 from gatescope.noise.channel import (
@@ -46,6 +46,7 @@ __all__ = [
     "insert_burst",
     "load_noise_files",
     "mix",
+    "nonspeech",
     "random_channel",
     "reverberate",
     "snr_db",

@@ -1,7 +1,8 @@
 """Data augmentation for training, on the fly and seeded, as Kaldi and ESPnet recipes do it: speed perturbation,
 a random recording channel (band-limit, tilt, high-pass, level), additive noise at a random SNR (Kim et al.'s
 multi-condition training, as Kaldi's ``augment_data_dir.py`` does offline), silence trimming, runs of exact digital
-zeros around the speech, and a vocal-tract length warp that the feature extractor applies (``vtln_warp``).
+zeros around the speech, a vocal-tract length warp that the feature extractor applies (``vtln_warp``), and audio
+with no speech in it (:func:`nonspeech`) for utterances whose transcript is made empty.
 
 In: one utterance's waveform and a ``numpy.random.Generator``. Out: the perturbed waveform, the warp factor for
 its features, and a description of what was drawn.
@@ -29,7 +30,8 @@ class AugmentConfig:
     vocal-tract warp is uniform in [1 - vtlp_max, 1 + vtlp_max] (0: none). ``trim_prob``: share of utterances
     whose silence before and after the speech is cut to a random part of it (none to all). ``zeros_prob``: share of
     utterances given runs of exact digital zeros, each uniform in [0, ``zeros_max_s``] seconds, before and after
-    (what a muted or virtual microphone sends; added last, so no noise fills them)."""
+    (what a muted or virtual microphone sends; added last, so no noise fills them). ``nonspeech_prob``: share of
+    utterances replaced by audio with no speech in it (see :func:`nonspeech`), whose transcript is then empty."""
 
     prob: float = 0.0
     types: tuple[str, ...] = ("white", "pink", "babble")
@@ -41,9 +43,10 @@ class AugmentConfig:
     trim_prob: float = 0.0
     zeros_prob: float = 0.0
     zeros_max_s: float = 2.0
+    nonspeech_prob: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("prob", "channel_prob", "trim_prob", "zeros_prob"):
+        for name in ("prob", "channel_prob", "trim_prob", "zeros_prob", "nonspeech_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snr_min > self.snr_max:
@@ -72,6 +75,7 @@ class AugmentConfig:
             or self.vtlp_max > 0
             or self.trim_prob > 0
             or (self.zeros_prob > 0 and self.zeros_max_s > 0)
+            or self.nonspeech_prob > 0
         )
 
 
@@ -131,3 +135,19 @@ def augment(
     if warp != 1.0:
         done.append(f"vtlp{warp:.3f}")
     return Augmented(speech, warp, " ".join(done) or "clean")
+
+
+NONSPEECH_KINDS = ("zeros", "white", "pink")
+NONSPEECH_LEVEL_DBFS = (-70.0, -35.0)  # RMS range of the noise: a quiet room to a noisy microphone
+
+
+def nonspeech(num_samples: int, bank: NoiseBank, rng: np.random.Generator) -> Augmented:
+    """``num_samples`` of audio with no speech in it, as ``rng`` draws: exact zeros, or white or pink noise at an
+    RMS level uniform in ``NONSPEECH_LEVEL_DBFS`` (full scale = 1.0)."""
+    kind = NONSPEECH_KINDS[int(rng.integers(len(NONSPEECH_KINDS)))]
+    level_db, seed = float(rng.uniform(*NONSPEECH_LEVEL_DBFS)), int(rng.integers(2**31))
+    if kind == "zeros" or num_samples == 0:
+        return Augmented(torch.zeros(num_samples), 1.0, "nonspeech zeros")
+    wave = bank.noise(kind, num_samples, seed)
+    wave = wave * (10 ** (level_db / 20) / wave.pow(2).mean().sqrt().clamp_min(1e-12))
+    return Augmented(wave.float(), 1.0, f"nonspeech {kind}@{level_db:.0f}dBFS")

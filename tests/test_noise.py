@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -307,6 +308,26 @@ def test_digital_zeros_are_exact_drawn_last_and_bounded() -> None:
         assert len(starts) == 1, "the speech (with its noise) is kept whole; no noise fills the zeros"
     with pytest.raises(InputError, match="zeros_prob"):
         gn.AugmentConfig(zeros_prob=1.5)
+
+
+def test_nonspeech_is_zeros_or_quiet_noise_at_its_drawn_level_and_reproducible() -> None:
+    bank = gn.NoiseBank()
+    kinds = set()
+    for seed in range(12):
+        out = gn.nonspeech(SR // 2, bank, np.random.default_rng(seed))
+        again = gn.nonspeech(SR // 2, bank, np.random.default_rng(seed))
+        assert torch.equal(out.wave, again.wave) and out.wave.shape == (SR // 2,) and out.vtln_warp == 1.0
+        kind = out.description.split()[1].split("@")[0]
+        kinds.add(kind)
+        if kind == "zeros":
+            assert not out.wave.any()
+            continue
+        level = float(out.description.split("@")[1].removesuffix("dBFS"))
+        rms_db = 20 * math.log10(float(out.wave.pow(2).mean().sqrt()))
+        assert -70 <= level <= -35 and abs(rms_db - level) < 0.6
+    assert kinds == {"zeros", "white", "pink"}
+    with pytest.raises(InputError, match="nonspeech_prob"):
+        gn.AugmentConfig(nonspeech_prob=-0.1)
 
 
 def test_band_limit_removes_everything_above_the_cutoff() -> None:

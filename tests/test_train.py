@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 
 from gatescope.asr import load_model
-from gatescope.asr.data.dataset import CTCDataset
+from gatescope.asr.data.dataset import CTCDataset, collate
 from gatescope.asr.decoding.decode import decode_data_dir
 from gatescope.asr.features import ark as kaldi_ark
 from gatescope.asr.models.checkpoint import load_checkpoint
@@ -302,6 +302,32 @@ def test_speed_channel_and_warp_augmentation_change_the_features_reproducibly(ti
         assert torch.equal(a.feats, b.feats) and not torch.equal(a.feats, clean[2].feats)
         shapes.add(a.feats.shape[0] == clean[2].feats.shape[0])
     assert shapes == {True, False}  # speed changes the length, the channel and the warp do not
+
+
+def test_nonspeech_examples_have_empty_targets_and_leave_the_other_draws_alone(tiny_data: Path) -> None:
+    from gatescope.noise import AugmentConfig
+
+    tokens = TokenTable.for_target("phones", {})
+    channel = CTCDataset(tiny_data / "train", tokens, augment=AugmentConfig(channel_prob=1.0), seed=3)
+    data = CTCDataset(tiny_data / "train", tokens, augment=AugmentConfig(channel_prob=1.0, nonspeech_prob=0.5), seed=3)
+    replaced = 0
+    for index in range(len(data)):
+        for epoch in range(3):
+            example, twin = data[(index, epoch)], channel[(index, epoch)]
+            assert torch.equal(example.feats, data[(index, epoch)].feats), "seeded by (seed, epoch, index)"
+            if example.targets.numel():
+                assert torch.equal(example.feats, twin.feats) and torch.equal(example.targets, twin.targets)
+            else:
+                replaced += 1
+                assert example.feats.shape == twin.feats.shape, "non-speech as long as the utterance it replaces"
+                assert example.feats.std(dim=0).max() < twin.feats.std(dim=0).max()
+    assert 0 < replaced < 3 * len(data)
+    batch = collate([data[(i, 0)] for i in range(len(data))])
+    loss = torch.nn.functional.ctc_loss(
+        torch.randn(batch.feats.shape[1], len(data), len(tokens)).log_softmax(-1), batch.targets,
+        batch.lengths, batch.target_lengths, reduction="mean",
+    )  # fmt: skip
+    assert torch.isfinite(loss), "CTC takes an empty transcript: every frame blank"
 
 
 @pytest.mark.parametrize("mode", ["utterance", "sliding", "none"])

@@ -25,7 +25,7 @@ from gatescope.asr.features.fbank import FeatureConfig, compute_features
 from gatescope.asr.tokens import TokenTable
 from gatescope.config import load_config
 from gatescope.errors import InputError
-from gatescope.noise import AugmentConfig, NoiseBank, NoiseSpec, augment
+from gatescope.noise import AugmentConfig, NoiseBank, NoiseSpec, augment, nonspeech
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,9 @@ class CTCDataset(Dataset[Example]):
         ``(seed, epoch, index)``, so a resumed run perturbs exactly as an uninterrupted one."""
         index, epoch = index if isinstance(index, tuple) else (index, 0)
         utt, rxfile, targets, frames = self.items[index]
-        if self.augmenter is not None:
+        if self.augmenter is not None and self.augmenter.draws_nonspeech(epoch, index):
+            matrix, targets = self.augmenter.nonspeech_features(epoch, index, frames), []
+        elif self.augmenter is not None:
             min_frames = (ctc_min_frames(targets) + 1) * self.frame_stack
             matrix = self.augmenter.features(utt, epoch, index, frames, min_frames)
         else:
@@ -124,6 +126,9 @@ class CTCDataset(Dataset[Example]):
             torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)),
             torch.tensor(targets, dtype=torch.long),
         )
+
+
+NONSPEECH_STREAM = 7  # the non-speech draw's own random stream: (seed, epoch, index, NONSPEECH_STREAM)
 
 
 class _Augmenter:
@@ -155,6 +160,20 @@ class _Augmenter:
         max_speed = frames / min_frames if min_frames else 2.0
         out = augment(wave, self.config, self.bank, rng, self.utt2spk[utt], max_speed=max_speed)
         return compute_features(out.wave, self.features_config, out.vtln_warp).numpy()
+
+    def draws_nonspeech(self, epoch: int, index: int) -> bool:
+        """Whether ``(seed, epoch, index)`` replaces the utterance by non-speech (a draw of its own, so the other
+        augmentations draw the same whether this one is on or off)."""
+        prob = self.config.nonspeech_prob
+        return prob > 0 and np.random.default_rng([self.seed, epoch, index, NONSPEECH_STREAM]).random() < prob
+
+    def nonspeech_features(self, epoch: int, index: int, frames: int) -> np.ndarray:
+        """Features of ``frames`` frames of non-speech audio drawn from ``(seed, epoch, index)``."""
+        rng = np.random.default_rng([self.seed, epoch, index, NONSPEECH_STREAM, 1])
+        shift = round(self.features_config.sample_rate * self.features_config.frame_shift_ms / 1000)
+        window = round(self.features_config.sample_rate * self.features_config.frame_length_ms / 1000)
+        out = nonspeech(max(frames - 1, 0) * shift + window, self.bank, rng)
+        return compute_features(out.wave, self.features_config).numpy()
 
 
 @dataclass

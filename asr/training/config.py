@@ -43,6 +43,9 @@ class TrainConfig(ModelConfig):
     # microphone sends: the front end's dither makes them a floor far below any recording's, which the model must know
     zeros_prob: float = 0.0
     zeros_max_s: float = 2.0
+    # share of utterances replaced by audio with no speech in it (zeros, or quiet white or pink noise) and an empty
+    # transcript: a model that emits a word before it has heard one is then wrong
+    nonspeech_prob: float = 0.0
     # optimisation
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -81,6 +84,7 @@ class TrainConfig(ModelConfig):
                 self.trim_prob,
                 self.zeros_prob,
                 self.zeros_max_s,
+                self.nonspeech_prob,
             )
         except ValueError as err:
             raise InputError(f"noise augmentation: {err}") from None
@@ -97,6 +101,7 @@ class TrainConfig(ModelConfig):
         "trim_prob": PROBABILITY,
         "zeros_prob": PROBABILITY,
         "zeros_max_s": Range(0, 60),
+        "nonspeech_prob": PROBABILITY,
         "lr": Range(0, 10, low_open=True),
         "weight_decay": Range(0, 10),
         "lr_factor": Range(0, 1, low_open=True),
