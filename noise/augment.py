@@ -20,6 +20,7 @@ from torch import Tensor
 from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
 from gatescope.noise.channel import random_channel, speed_perturb, trim_silence
+from gatescope.noise.sources import normalize_rms
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,5 @@ def nonspeech(num_samples: int, bank: NoiseBank, rng: np.random.Generator) -> Au
     level_db, seed = float(rng.uniform(*NONSPEECH_LEVEL_DBFS)), int(rng.integers(2**31))
     if kind == "zeros" or num_samples == 0:
         return Augmented(torch.zeros(num_samples), 1.0, "nonspeech zeros")
-    wave = bank.noise(kind, num_samples, seed)
-    wave = wave * (10 ** (level_db / 20) / wave.pow(2).mean().sqrt().clamp_min(1e-12))
-    return Augmented(wave.float(), 1.0, f"nonspeech {kind}@{level_db:.0f}dBFS")
+    wave = normalize_rms(bank.noise(kind, num_samples, seed), 10 ** (level_db / 20))
+    return Augmented(wave, 1.0, f"nonspeech {kind}@{level_db:.0f}dBFS")

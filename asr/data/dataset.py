@@ -170,8 +170,7 @@ class _Augmenter:
     def nonspeech_features(self, epoch: int, index: int, frames: int) -> np.ndarray:
         """Features of ``frames`` frames of non-speech audio drawn from ``(seed, epoch, index)``."""
         rng = np.random.default_rng([self.seed, epoch, index, NONSPEECH_STREAM, 1])
-        shift = round(self.features_config.sample_rate * self.features_config.frame_shift_ms / 1000)
-        window = round(self.features_config.sample_rate * self.features_config.frame_length_ms / 1000)
+        window, shift = self.features_config.frame_samples()
         out = nonspeech(max(frames - 1, 0) * shift + window, self.bank, rng)
         return compute_features(out.wave, self.features_config).numpy()
 
