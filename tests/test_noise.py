@@ -341,6 +341,15 @@ def test_band_limit_removes_everything_above_the_cutoff() -> None:
     assert limited.shape == noise.shape
 
 
+def test_a_channel_band_limited_at_or_above_nyquist_leaves_an_8k_recording_as_it_was() -> None:
+    """The random channel's 4 kHz band-limit drawn for 8 kHz training audio (the digits recipe) has nothing to
+    remove: it is skipped instead of refused."""
+    wave = gn.colored("white", 8000, seed=5)
+    out = gn.Channel(band_limit_hz=4000.0).apply(wave, 8000)
+    assert torch.equal(out, wave)
+    assert not torch.equal(gn.Channel(band_limit_hz=3400.0).apply(wave, 8000), wave)
+
+
 def test_tilt_has_the_requested_slope() -> None:
     noise = gn.colored("white", SR * 4, seed=4)
     freqs, flat = welch(noise.numpy(), SR, nperseg=2048)
