@@ -104,7 +104,7 @@ class Channel:
     def apply(self, wave: Tensor, sample_rate: int) -> Tensor:
         """``wave`` through this channel, peak-limited to [-1, 1] (a clipping level change is scaled down)."""
         out = wave
-        if 0 < self.band_limit_hz < sample_rate / 2:  # a signal sampled at twice the cutoff or less has nothing above it
+        if 0 < self.band_limit_hz < sample_rate / 2:  # audio sampled at twice the cutoff has nothing above it
             out = band_limit(out, self.band_limit_hz, sample_rate)
         if self.tilt_db:
             out = tilt(out, self.tilt_db, sample_rate)
