@@ -4,7 +4,9 @@ offline: a model that knows its utterances gives the same text with 2 s of zeros
 The model is a small LSTM trained until it has learnt two utterances by heart, with the training option
 ``zeros_prob`` on (runs of exact zeros around half the utterances). Trained without it, the same model recognises both
 utterances exactly and loses them behind 2 s of zeros ("sil n sil" for "sil n ey th ax n sil"; measured when this
-test was written), which is what the augmentation is for.
+test was written), which is what the augmentation is for. It streams with the training set's statistics
+(``cmvn="global"``): learnt from two utterances by heart, it loses phones to any other normalisation, and the
+default online CMVN is tested on its own (tests/test_streaming.py), digital silence left out included.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from gatescope.asr import Recognizer
 from gatescope.asr.data.audio import read_audio
@@ -41,7 +44,7 @@ def _offline(recognizer: Recognizer, exp: Path, audio: np.ndarray) -> list[str]:
 
 def test_two_seconds_of_digital_zeros_keep_the_text_streaming_and_offline(memorised: tuple[Path, Path]) -> None:
     exp, train_dir = memorised
-    recognizer = Recognizer(exp, endpoint_ms=0)
+    recognizer = Recognizer(exp, cmvn="global", endpoint_ms=0)
     references = read_table(train_dir / "text")
     for utt, wav in sorted(read_table(train_dir / "wav.scp").items()):
         audio, _ = read_audio(wav, expected_rate=recognizer.sample_rate)
@@ -60,7 +63,7 @@ def test_score_real_streams_the_lead_silence_before_each_recording(memorised: tu
     from gatescope.asr.decoding.real_speech import score_recordings, transcribe_file
 
     exp, train_dir = memorised
-    recognizer = Recognizer(exp, endpoint_ms=0)
+    recognizer = Recognizer(exp, cmvn="global", endpoint_ms=0)
     for utt, wav in sorted(read_table(train_dir / "wav.scp").items()):
         audio, _ = read_audio(wav, expected_rate=recognizer.sample_rate)
         padded = np.concatenate([np.zeros(round(ZEROS_S * recognizer.sample_rate), np.float32), audio])
@@ -68,6 +71,37 @@ def test_score_real_streams_the_lead_silence_before_each_recording(memorised: tu
         frames = recognizer.frames
         assert transcribe_file(recognizer, wav, lead_silence_s=ZEROS_S) == expected, utt
         assert recognizer.frames == frames, f"{utt}: the silence must be streamed before the recording"
-    plain = score_recordings(exp, [train_dir], progress=False)
-    silent = score_recordings(exp, [train_dir], progress=False, lead_silence_s=ZEROS_S)
+    plain = score_recordings(exp, [train_dir], progress=False, cmvn="global")
+    silent = score_recordings(exp, [train_dir], progress=False, lead_silence_s=ZEROS_S, cmvn="global")
     assert silent.counts == plain.counts, "a model that knows its utterances keeps them behind the silence"
+
+
+def test_session_order_groups_speakers_and_shuffles_each_reproducibly() -> None:
+    from gatescope.asr.decoding.real_speech import session_order
+    from gatescope.errors import InputError
+
+    utts = [f"{digit}_{speaker}_{i}" for speaker in ("b", "a") for digit in range(10) for i in range(3)]
+    utt2spk = {u: u.split("_")[1] for u in utts}
+    order = session_order(sorted(utts), utt2spk)
+    assert order == session_order(sorted(utts), utt2spk)
+    assert [s for _, s in order] == ["a"] * 30 + ["b"] * 30
+    assert sorted(u for u, _ in order) == sorted(utts)
+    assert [u for u, _ in order[:30]] != sorted(u for u in utts if utt2spk[u] == "a")
+    with pytest.raises(InputError, match="0_c_0: not in utt2spk"):
+        session_order(["0_c_0"], utt2spk)
+
+
+def test_score_real_speaker_adaptation_carries_only_the_cmvn(memorised: tuple[Path, Path], tmp_path: Path) -> None:
+    """``speaker_adapt``: each recording is still decoded from a fresh recurrent state (with fixed statistics the
+    score is the plain one), and the first of a session is decoded as on its own (the carrying itself:
+    tests/test_streaming.py)."""
+    from gatescope.asr.decoding.real_speech import score_recordings, session_order
+
+    exp, train_dir = memorised
+    plain = score_recordings(exp, [train_dir], progress=False, cmvn="global")
+    assert score_recordings(exp, [train_dir], progress=False, cmvn="global", speaker_adapt=True).counts == plain.counts
+    score_recordings(exp, [train_dir], tmp_path / "fresh", progress=False, cmvn="online")
+    score_recordings(exp, [train_dir], tmp_path / "adapted", progress=False, speaker_adapt=True)
+    fresh, adapted = (read_table(tmp_path / name / "hyp.txt", allow_empty=True) for name in ("fresh", "adapted"))
+    first = session_order(sorted(fresh), read_table(train_dir / "utt2spk"))[0][0]
+    assert adapted[first] == fresh[first] and set(adapted) == set(fresh)

@@ -87,6 +87,59 @@ def test_sliding_cmvn_equals_a_direct_computation(sizes: list[int], norm_vars: b
         np.testing.assert_allclose(out[t], expected, atol=1e-4)
 
 
+@settings(max_examples=20, deadline=None)
+@given(sizes=st.lists(st.integers(1, 80), min_size=1, max_size=8), norm_vars=st.booleans())
+def test_online_cmvn_equals_a_direct_computation(sizes: list[int], norm_vars: bool) -> None:
+    """Kaldi's online CMVN: the last ``window`` frames, topped up to ``prior_frames`` with the prior's moments."""
+    frames = RNG.standard_normal((sum(sizes), 5)) * 3 + 1
+    prior = cmvn_stats([RNG.standard_normal((50, 5)) * 2 - 4])
+    window, weight = 37, 20
+    cmvn = OnlineCMVN("online", prior, norm_vars, window=window, prior_frames=weight)
+    out = np.concatenate([cmvn.apply(part) for part in np.split(frames, np.cumsum(sizes)[:-1])])
+    prior_mean, prior_square = prior[0, :-1] / 50, prior[1, :-1] / 50
+    for t in range(frames.shape[0]):
+        context = frames[max(0, t - window + 1) : t + 1]
+        top_up = max(weight - len(context), 0)
+        count = len(context) + top_up
+        mean = (context.sum(0) + top_up * prior_mean) / count
+        var = ((context**2).sum(0) + top_up * prior_square) / count - mean**2
+        expected = frames[t] - mean
+        if norm_vars:
+            expected = expected / np.sqrt(var)
+        np.testing.assert_allclose(out[t], expected, atol=1e-4)
+
+
+def test_online_cmvn_leaves_digital_silence_out_of_its_statistics() -> None:
+    """Two seconds of exact zeros (a muted microphone) before the speech leave the speech's normalisation as it
+    was; counted in the statistics (no level gate), they change it."""
+    config = FeatureConfig()
+    speech, zeros = (compute_features(x, config).numpy() for x in (SIGNAL, np.zeros(2 * SR, np.float32)))
+    floor = config.silence_level() + 1.0
+    assert config.frame_levels(zeros).max() < floor < config.frame_levels(speech).min()
+
+    def normalised(gated: bool, lead: np.ndarray | None) -> np.ndarray:
+        gate = {"levels": config.frame_levels, "min_level": floor} if gated else {}
+        cmvn = OnlineCMVN("online", STATS, True, **gate)
+        if lead is not None:
+            cmvn.apply(lead)
+        return cmvn.apply(speech)
+
+    np.testing.assert_allclose(normalised(True, zeros), normalised(True, None), atol=1e-5)
+    assert np.abs(normalised(False, zeros) - normalised(False, None)).max() > 0.1
+
+
+def test_recognizer_carries_online_cmvn_over_a_reset_only_when_asked() -> None:
+    recognizer = Recognizer(random_model("gru"), cmvn="online", endpoint_ms=0, features=FeatureConfig(),
+                            cmvn_stats=STATS)  # fmt: skip
+    recognizer.accept(SIGNAL)
+    heard = recognizer.cmvn.frames_heard
+    assert heard > 100
+    recognizer.reset(keep_cmvn=True)
+    assert recognizer.cmvn.frames_heard == heard and recognizer.frames == 0
+    recognizer.reset()
+    assert recognizer.cmvn.frames_heard == 0
+
+
 def random_model(cell: str, tokens: int = 12, seed: int = 0) -> AcousticModel:
     """An untrained model with a sharpened output layer: its decisions are random but crisp (no near-ties)."""
     torch.manual_seed(seed)
@@ -118,7 +171,7 @@ STATS = cmvn_stats([compute_features(SIGNAL, FeatureConfig()).numpy()])
 )
 def test_streaming_greedy_equals_offline_for_any_chunking(cuts: list[int], cell: str, endpoint_ms: float) -> None:
     model = random_model(cell)
-    recognizer = Recognizer(model, endpoint_ms=endpoint_ms, features=FeatureConfig(), cmvn_stats=STATS)
+    recognizer = Recognizer(model, cmvn="global", endpoint_ms=endpoint_ms, features=FeatureConfig(), cmvn_stats=STATS)
     events = [e for part in split(SIGNAL, cuts) for e in recognizer.accept(part)] + recognizer.finish()
     expected = offline(model, STATS)
     assert expected and recognizer.text == expected
@@ -131,7 +184,7 @@ def test_streaming_greedy_equals_offline_for_any_chunking(cuts: list[int], cell:
 @given(cuts=st.lists(st.integers(0, 3 * SR), max_size=8))
 def test_streaming_beam_equals_offline_beam(cuts: list[int]) -> None:
     model = random_model("lstm", seed=1)
-    recognizer = Recognizer(model, beam=4, endpoint_ms=0, features=FeatureConfig(), cmvn_stats=STATS)
+    recognizer = Recognizer(model, beam=4, cmvn="global", endpoint_ms=0, features=FeatureConfig(), cmvn_stats=STATS)
     for part in split(SIGNAL, cuts):
         recognizer.accept(part)
     recognizer.finish()

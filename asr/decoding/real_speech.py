@@ -26,6 +26,7 @@ from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_err
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.streaming.recognizer import Recognizer
 from gatescope.asr.streaming.sources import wav_chunks
+from gatescope.errors import InputError
 from gatescope.files import refuse_overlap, write_text_atomic
 from gatescope.resources import conf_path
 
@@ -67,17 +68,34 @@ def reference_phones(words: list[str]) -> list[str]:
 
 
 def transcribe_file(
-    recognizer: Recognizer, wav: str, chunk_ms: float = 100.0, lead_silence_s: float = 0.0
+    recognizer: Recognizer, wav: str, chunk_ms: float = 100.0, lead_silence_s: float = 0.0, keep_cmvn: bool = False
 ) -> list[str]:
     """The recogniser's tokens for one recording fed in chunks of ``chunk_ms`` (resampled to the model's rate),
-    after ``lead_silence_s`` seconds of digital silence (what a microphone delivers before someone speaks)."""
-    recognizer.reset()
+    after ``lead_silence_s`` seconds of digital silence (what a microphone delivers before someone speaks);
+    ``keep_cmvn`` carries the CMVN history over from the recording before (the same speaker)."""
+    recognizer.reset(keep_cmvn=keep_cmvn)
     if lead_silence_s > 0:
         recognizer.accept(np.zeros(round(lead_silence_s * recognizer.sample_rate), dtype=np.float32))
     for chunk in wav_chunks(Path(wav), recognizer.sample_rate, chunk_ms):
         recognizer.accept(chunk)
     recognizer.finish()
     return recognizer.text.split()
+
+
+SESSION_SEED = 0
+
+
+def session_order(utts: list[str], utt2spk: dict[str, str]) -> list[tuple[str, str | None]]:
+    """``(utt, speaker)`` pairs: speaker by speaker (sorted), each speaker's utterances in a random order drawn
+    from :data:`SESSION_SEED` (not sorted: corpora sort by word, and a session of one word said fifty times in a
+    row would adapt CMVN to that word)."""
+    by_speaker: dict[str, list[str]] = {}
+    for utt in utts:
+        if utt not in utt2spk:
+            raise InputError(f"utterance {utt}: not in utt2spk")
+        by_speaker.setdefault(utt2spk[utt], []).append(utt)
+    rng = np.random.default_rng(SESSION_SEED)
+    return [(spk_utts[i], spk) for spk, spk_utts in sorted(by_speaker.items()) for i in rng.permutation(len(spk_utts))]
 
 
 def score_recordings(
@@ -88,22 +106,34 @@ def score_recordings(
     chunk_ms: float = 100.0,
     progress: bool = True,
     lead_silence_s: float = 0.0,
+    speaker_adapt: bool = False,
 ) -> RealSpeechScore:
     """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``), each
     after ``lead_silence_s`` seconds of digital silence, and score it against its words; with ``out_dir``, write
-    ``hyp.txt``, ``ref.txt`` and ``result.json`` there."""
+    ``hyp.txt``, ``ref.txt`` and ``result.json`` there.
+
+    ``speaker_adapt`` streams each speaker's recordings (``utt2spk``) one after another in a seeded random order,
+    as one session at a microphone would bring them, with the online CMVN history carried from one to the next
+    (``cmvn`` defaults to ``online`` then); each recording is still decoded from a fresh recurrent state."""
     if out_dir is not None:
         refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
-    recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0)
+    recognizer = Recognizer(model, cmvn=cmvn or ("online" if speaker_adapt else None), endpoint_ms=0)
     target = str(recognizer.model.train_config.get("target", "phones"))
     refs: dict[str, list[str]] = {}
     hyps: dict[str, list[str]] = {}
     for data_dir in data_dirs:
-        require_files(data_dir, ("wav.scp",))
+        require_files(data_dir, ("wav.scp",) + (("utt2spk",) if speaker_adapt else ()))
         words = read_table(data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text"))
-        for utt, wav in tqdm(sorted(read_table(data_dir / "wav.scp").items()), desc=f"score {data_dir.name}",
-                             disable=not progress):  # fmt: skip
-            tokens = transcribe_file(recognizer, wav, chunk_ms, lead_silence_s)
+        wavs = read_table(data_dir / "wav.scp")
+        if speaker_adapt:
+            order = session_order(sorted(wavs), read_table(data_dir / "utt2spk"))
+        else:
+            order = [(utt, None) for utt in sorted(wavs)]
+        previous_speaker = None
+        for utt, speaker in tqdm(order, desc=f"score {data_dir.name}", disable=not progress):
+            keep = speaker_adapt and speaker == previous_speaker
+            tokens = transcribe_file(recognizer, wavs[utt], chunk_ms, lead_silence_s, keep_cmvn=keep)
+            previous_speaker = speaker
             key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
             if target == "phones":
                 refs[key], hyps[key] = reference_phones(words[utt].split()), fold_for_scoring(tokens, "phones")

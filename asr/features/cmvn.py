@@ -3,11 +3,14 @@ row 0, sums of squares in row 1 (as ``compute-cmvn-stats`` writes them).
 
 In: feature matrices, or a ``cmvn.scp``. Out: statistics, or normalised features: per speaker (``apply-cmvn``),
 per utterance, or over a causal sliding window (``apply-cmvn-sliding --center=false``), offline and frame by
-frame alike. A model is normalised in decoding and streaming as it was in training (its ``cmvn_mode``).
+frame alike; in streaming also as Kaldi's online CMVN (a sliding window with the training statistics as a
+prior). A model is normalised in decoding and streaming as it was in training (its ``cmvn_mode``).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,45 +50,110 @@ def pooled_cmvn_stats(cmvn_scp: Path) -> np.ndarray:
     return np.sum(stats, axis=0)
 
 
-class OnlineCMVN:
-    """Mean (and variance) normalisation frame by frame: ``mode`` ``"global"`` with ``stats``, or ``"sliding"``
-    over the last :data:`SLIDING_WINDOW_FRAMES` frames including the current one; ``"none"`` passes through."""
+PRIOR_FRAMES = 200  # Kaldi's online CMVN --global-frames: the prior's weight while a stream is young
+SILENCE_MARGIN_DB = 10.0  # online CMVN leaves out frames within this many dB of digital silence's level
+ONLINE_WINDOW_FRAMES = 3000  # online CMVN's history (30 s): a speaker's statistics need many words, not a few
 
-    def __init__(self, mode: str, stats: np.ndarray | None, norm_vars: bool, window: int = SLIDING_WINDOW_FRAMES):
-        if mode not in ("global", "sliding", "none"):
-            raise InputError(f"CMVN mode must be global, sliding or none, got {mode!r}")
-        if mode == "global" and stats is None:
-            raise InputError("global CMVN needs statistics (the training set's cmvn.scp)")
-        self.mode, self.norm_vars, self.window = mode, norm_vars, window
+
+class OnlineCMVN:
+    """Mean (and variance) normalisation frame by frame. ``mode``:
+
+    * ``"global"``: the fixed ``stats`` (the training set's pooled statistics);
+    * ``"sliding"``: the last ``window`` frames including the current one;
+    * ``"online"``: as Kaldi's online CMVN, the last ``window`` frames (default :data:`ONLINE_WINDOW_FRAMES`)
+      topped up with ``stats`` as a prior weighing ``prior_frames - n`` frames while fewer than ``prior_frames``
+      (``n``) have been heard: it starts at the global statistics and adapts to the speaker and channel;
+    * ``"none"``: passes through.
+
+    The history is kept until :meth:`reset`, so a stream (or one speaker's recordings fed in turn) adapts across
+    utterances. With ``levels`` (a frame's mean log mel energy, :meth:`FeatureConfig.frame_levels`), online CMVN
+    leaves the frames below ``min_level`` out of its statistics (the recogniser passes digital silence's level
+    plus :data:`SILENCE_MARGIN_DB`): the exact zeros a muted or virtual microphone sends never occur in training
+    recordings, and would pull the mean toward them. (Gating relative to the loudest frame instead was measured and
+    dropped: training statistics count every frame of a recording, quiet ones too, and so must streaming.)
+    """
+
+    MODES = ("global", "sliding", "online", "none")
+
+    def __init__(
+        self,
+        mode: str,
+        stats: np.ndarray | None,
+        norm_vars: bool,
+        window: int | None = None,
+        prior_frames: int = PRIOR_FRAMES,
+        levels: Callable[[np.ndarray], np.ndarray] | None = None,
+        min_level: float = -math.inf,
+    ):
+        window = window or (ONLINE_WINDOW_FRAMES if mode == "online" else SLIDING_WINDOW_FRAMES)
+        if mode not in self.MODES:
+            raise InputError(f"CMVN mode must be one of {self.MODES}, got {mode!r}")
+        if mode in ("global", "online") and stats is None:
+            raise InputError(f"{mode} CMVN needs statistics (the training set's cmvn.scp)")
+        if window < 1 or prior_frames < 0:
+            raise InputError(f"CMVN window must be >= 1 and prior frames >= 0, got {window}, {prior_frames}")
+        self.mode, self.norm_vars, self.window, self.prior_frames = mode, norm_vars, window, prior_frames
+        self.levels, self.min_level = (levels, min_level) if mode == "online" else (None, -math.inf)
         if stats is not None:
             count = stats[0, -1]
             self.mean = stats[0, :-1] / count
             self.std = np.sqrt(np.maximum(stats[1, :-1] / count - self.mean**2, 1e-10))
-        self.history = np.zeros((0, 0))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the frames heard so far (a new speaker or channel)."""
+        self.frames_heard = 0
+        self.ring = np.zeros((0, 0))  # the last ``window`` frames, frame t at row t % window
+        self.ring_weights = np.zeros(self.window)  # 1 for a frame counted in the statistics, 0 for one gated out
+        self.sums, self.squares, self.count = np.zeros(0), np.zeros(0), 0.0  # over the frames in the window
 
     def apply(self, frames: np.ndarray) -> np.ndarray:
-        """Normalise frames ``(frames, dim)`` as they arrive."""
+        """Normalise frames ``(frames, dim)`` as they arrive (running sums over the window: the cost of a chunk
+        does not grow with the window)."""
         if self.mode == "none" or frames.shape[0] == 0:
             return frames.astype(np.float32)
         if self.mode == "global":
             out = frames - self.mean
             return (out / self.std if self.norm_vars else out).astype(np.float32)
-        history = np.concatenate([self.history, frames]) if self.history.size else frames.astype(np.float64)
-        start = history.shape[0] - frames.shape[0]
-        out = np.empty_like(frames, dtype=np.float64)
-        cumsum = np.cumsum(np.vstack([np.zeros(history.shape[1]), history]), axis=0)
-        cumsq = np.cumsum(np.vstack([np.zeros(history.shape[1]), history**2]), axis=0)
-        for i in range(frames.shape[0]):
-            t = start + i
-            lo = max(0, t - self.window + 1)
-            n = t + 1 - lo
-            mean = (cumsum[t + 1] - cumsum[lo]) / n
-            out[i] = history[t] - mean
-            if self.norm_vars:
-                var = np.maximum((cumsq[t + 1] - cumsq[lo]) / n - mean**2, 1e-10)
-                out[i] /= np.sqrt(var)
-        self.history = history[-(self.window - 1) :] if self.window > 1 else history[:0]
+        new = np.asarray(frames, dtype=np.float64)
+        n, dim = new.shape
+        if self.ring.size == 0:
+            self.ring, self.sums, self.squares = np.zeros((self.window, dim)), np.zeros(dim), np.zeros(dim)
+        weights = self._weights(new)
+        # Frame t enters the window as frame t - window leaves it: from this chunk, from the ring, or none yet.
+        t = self.frames_heard + np.arange(n)
+        leaving = t - self.window
+        from_chunk, from_ring = leaving >= self.frames_heard, leaving >= 0
+        from_ring &= ~from_chunk
+        left, left_weights = np.zeros((n, dim)), np.zeros(n)
+        left[from_chunk] = new[leaving[from_chunk] - self.frames_heard]
+        left_weights[from_chunk] = weights[leaving[from_chunk] - self.frames_heard]
+        left[from_ring] = self.ring[leaving[from_ring] % self.window]
+        left_weights[from_ring] = self.ring_weights[leaving[from_ring] % self.window]
+        w, lw = weights[:, None], left_weights[:, None]
+        sums = self.sums + np.cumsum(new * w - left * lw, axis=0)
+        squares = self.squares + np.cumsum(new**2 * w - left**2 * lw, axis=0)
+        count = self.count + np.cumsum(weights - left_weights)[:, None]
+        self.sums, self.squares, self.count = sums[-1].copy(), squares[-1].copy(), float(count[-1, 0])
+        kept = slice(max(0, n - self.window), n)
+        self.ring[t[kept] % self.window], self.ring_weights[t[kept] % self.window] = new[kept], weights[kept]
+        self.frames_heard += n
+        if self.mode == "online":
+            prior = np.maximum(self.prior_frames - count, 0.0)
+            sums, squares = sums + prior * self.mean, squares + prior * (self.std**2 + self.mean**2)
+            count = count + prior
+        count = np.maximum(count, 1e-10)  # a sliding window of gated-out frames only (online mode has its prior)
+        mean = sums / count
+        out = new - mean
+        if self.norm_vars:
+            out /= np.sqrt(np.maximum(squares / count - mean**2, 1e-10))
         return out.astype(np.float32)
+
+    def _weights(self, frames: np.ndarray) -> np.ndarray:
+        """1 for each frame that counts in the statistics; 0 for one below ``min_level``."""
+        if self.levels is None:
+            return np.ones(frames.shape[0])
+        return (self.levels(frames) >= self.min_level).astype(np.float64)
 
 
 def normalize_features(feats: np.ndarray, mode: str, speaker_stats: np.ndarray | None, norm_vars: bool) -> np.ndarray:
@@ -105,6 +173,7 @@ def normalize_features(feats: np.ndarray, mode: str, speaker_stats: np.ndarray |
 
 
 def streaming_cmvn(trained_mode: str) -> str:
-    """The streaming CMVN that matches a model's training normalisation: ``global`` (the training set's pooled
-    stats) for per-speaker CMVN, ``sliding`` for per-utterance or sliding, ``none`` for none."""
-    return {"speaker": "global", "utterance": "sliding", "sliding": "sliding", "none": "none"}[trained_mode]
+    """The streaming CMVN that comes closest to a model's training normalisation: ``online`` (the training set's
+    pooled stats, adapted to the speaker as the stream goes on) for per-speaker CMVN, ``sliding`` for
+    per-utterance or sliding, ``none`` for none."""
+    return {"speaker": "online", "utterance": "sliding", "sliding": "sliding", "none": "none"}[trained_mode]

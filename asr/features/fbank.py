@@ -76,6 +76,19 @@ class FeatureConfig:
         base = self.num_mel_bins if self.kind == "fbank" else self.num_ceps
         return base * (3 if self.add_deltas else 1)
 
+    def frame_levels(self, feats: np.ndarray) -> np.ndarray:
+        """Each frame's mean log mel energy (natural log of power) from ``(frames, dim)`` features of this
+        config: the mean over the bins of fbank, or MFCC's c0 over ``sqrt(num_mel_bins)`` (the orthonormal DCT's
+        first row, lifter 1 there). Deltas, if any, are ignored."""
+        if self.kind == "fbank":
+            return np.asarray(feats)[:, : self.num_mel_bins].mean(axis=1)
+        return np.asarray(feats)[:, 0] / math.sqrt(self.num_mel_bins)
+
+    def silence_level(self) -> float:
+        """The mean :meth:`frame_levels` of exact digital silence (one second of zeros): the dither's level, or
+        the log floor without dither."""
+        return float(self.frame_levels(compute_features(np.zeros(self.sample_rate, np.float32), self).numpy()).mean())
+
     def frame_samples(self) -> tuple[int, int]:
         """(window length, shift) in samples."""
         return (

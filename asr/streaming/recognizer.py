@@ -15,6 +15,7 @@ runs a second, clean copy of the network state so that the live distance between
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import torch
 from torch import Tensor
 
 from gatescope.asr.decoding.search import make_beam_decoder
-from gatescope.asr.features.cmvn import OnlineCMVN, streaming_cmvn
+from gatescope.asr.features.cmvn import SILENCE_MARGIN_DB, OnlineCMVN, streaming_cmvn
 from gatescope.asr.features.fbank import FeatureConfig
 from gatescope.asr.features.online import OnlineFeatures
 from gatescope.asr.models.acoustic import AcousticModel
@@ -92,7 +93,8 @@ class Recognizer:
     Args:
         model: an :class:`AcousticModel` (from :func:`load_model`) or an experiment dir / checkpoint.
         beam: 0 for greedy search, else the prefix beam size.
-        cmvn: ``"global"`` (training statistics), ``"sliding"`` or ``"none"``; None: what matches the model's
+        cmvn: ``"global"`` (training statistics), ``"sliding"``, ``"online"`` (the training statistics adapted to
+            what the stream has brought, as Kaldi's online CMVN) or ``"none"``; None: what matches the model's
             training normalisation (see :func:`~gatescope.asr.features.cmvn.streaming_cmvn`).
         endpoint_ms: a run of frames whose best token is blank or a silence token that ends a segment (0: never).
         perturber: perturb the incoming audio (live noise injection).
@@ -114,7 +116,7 @@ class Recognizer:
         cmvn = cmvn or streaming_cmvn(self.model.cmvn_mode)
         if self.model.config.bidirectional:
             raise InputError("streaming needs a unidirectional model; this one is bidirectional")
-        if features is None or (cmvn == "global" and cmvn_stats is None):
+        if features is None or (cmvn in ("global", "online") and cmvn_stats is None):
             if self.model.source is None:
                 raise InputError(
                     "a model built in memory needs features= and cmvn_stats= (or load it from its exp dir)"
@@ -131,16 +133,21 @@ class Recognizer:
         self.perturber, self.shadow_enabled = perturber, shadow
         self.norm_vars = bool(self.model.train_config.get("norm_vars", True))
         self.silence = {0} | {i for i, t in enumerate(self.model.tokens) if t in SILENCE_TOKENS}
+        # online CMVN leaves digital silence out of its statistics (see OnlineCMVN)
+        margin = SILENCE_MARGIN_DB * math.log(10) / 10
+        self.cmvn_floor = features.silence_level() + margin if cmvn == "online" else -math.inf
         self.reset()
 
-    def reset(self) -> None:
-        """Start a new stream."""
+    def reset(self, keep_cmvn: bool = False) -> None:
+        """Start a new stream; ``keep_cmvn`` keeps the CMVN history (the same speaker and microphone again)."""
         self.front = OnlineFeatures(self.features_config)
-        self.cmvn = OnlineCMVN(self.cmvn_mode, self.cmvn_stats, self.norm_vars)
+        if not keep_cmvn:
+            self.cmvn = self._new_cmvn()
         self.network = _Network(self.model)
         if self.shadow_enabled:
             self.shadow_front = OnlineFeatures(self.features_config)
-            self.shadow_cmvn = OnlineCMVN(self.cmvn_mode, self.cmvn_stats, self.norm_vars)
+            if not keep_cmvn:
+                self.shadow_cmvn = self._new_cmvn()
             self.shadow = _Network(self.model)
         if self.perturber is not None:
             self.perturber.reset()
@@ -148,6 +155,12 @@ class Recognizer:
         self.segment_start = 0
         self.finals: list[str] = []
         self._begin_segment()
+
+    def _new_cmvn(self) -> OnlineCMVN:
+        if self.cmvn_mode != "online":
+            return OnlineCMVN(self.cmvn_mode, self.cmvn_stats, self.norm_vars)
+        return OnlineCMVN(self.cmvn_mode, self.cmvn_stats, self.norm_vars, levels=self.features_config.frame_levels,
+                          min_level=self.cmvn_floor)  # fmt: skip
 
     def _begin_segment(self) -> None:
         self.segment_start = self.frames

@@ -125,8 +125,9 @@ def _score_real(args: argparse.Namespace) -> int:
     from gatescope.asr.decoding.real_speech import score_recordings
 
     score = score_recordings(
-        args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet, lead_silence_s=args.lead_silence
-    )
+        args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet,
+        lead_silence_s=args.lead_silence, speaker_adapt=args.speaker_adapt,
+    )  # fmt: skip
     where = f"; details in {args.out}" if args.out else ""
     print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
           f"({score.empty_hypotheses} with no output){where}")  # fmt: skip
@@ -149,10 +150,16 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
     score.add_argument("--data", type=Path, action="append", required=True, help="data dir of recordings (repeat)")
     score.add_argument("--out", type=Path, help="write hyp.txt, ref.txt and result.json here")
     score.add_argument(
-        "--cmvn", choices=("global", "sliding", "none"), help="as gatescope stream (default: as the model was trained)"
-    )
+        "--cmvn", choices=("global", "sliding", "online", "none"),
+        help="as gatescope stream (default: as the model was trained; online with --speaker-adapt)",
+    )  # fmt: skip
     score.add_argument(
         "--lead-silence", type=nonnegative_float, default=0.0, metavar="SECONDS",
         help="digital silence streamed before every recording, as a microphone delivers it before a word "
         "(default 0: the recordings as cut; FSDD's start at the word's first sample)",
+    )  # fmt: skip
+    score.add_argument(
+        "--speaker-adapt", action="store_true",
+        help="stream each speaker's recordings (utt2spk) in turn, in a seeded random order, carrying the online "
+        "CMVN statistics from one to the next as a microphone session would (each decoded from a fresh state)",
     )  # fmt: skip

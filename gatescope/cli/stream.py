@@ -62,8 +62,9 @@ def register(commands: Subparsers, parents: Parents) -> None:
     stream.add_argument("--chunk-ms", type=positive_float, default=100.0, help="chunk length in ms (default 100)")
     stream.add_argument("--beam", type=nonnegative_int, default=0, help="prefix beam size (0: greedy, the default)")
     stream.add_argument(
-        "--cmvn", choices=("global", "sliding", "none"),
-        help="training statistics, a 6 s sliding window, or none (default: as the model was trained)",
+        "--cmvn", choices=("global", "sliding", "online", "none"),
+        help="training statistics; a 6 s sliding window; online: the training statistics adapted to the voice and "
+        "microphone as the stream goes on (Kaldi's online CMVN); or none (default: as the model was trained)",
     )  # fmt: skip
     stream.add_argument("--endpoint-ms", type=nonnegative_float, default=600.0, help="blank run ending a segment (600)")
     stream.add_argument("--json", action="store_true", help="one JSON object per event")

@@ -111,11 +111,12 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     fi
   fi
   if [ -n "$fsdd" ]; then
-    log "real-speech check: stream the real FSDD recordings of $fsdd, PER on 39 phones"
+    # each speaker's recordings streamed as one session: the online CMVN adapts to the voice and microphone
+    log "real-speech check: stream the real FSDD recordings of $fsdd speaker by speaker, PER on 39 phones"
     gatescope prepare digits "$fsdd" data/fsdd
     for model in $models; do
       gatescope score-real --model exp/$model --data data/fsdd/train --data data/fsdd/dev --data data/fsdd/test \
-        --out exp/$model/real_fsdd --quiet
+        --speaker-adapt --out exp/$model/real_fsdd --quiet
     done
   else
     log "real-speech check skipped: no download (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
