@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -145,6 +145,9 @@ def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[st
             if not settings.mic:
                 raise
             # Ctrl-C is how a microphone session ends: what was heard is finished below, exit 0
+        finally:  # the device closes here, before the last decode, not whenever the generator is collected
+            if isinstance(chunks, Generator):
+                chunks.close()
         printer.show(recognizer.finish(), recognizer.memory_distance())
     finally:  # what arrived is kept even when the device fails mid-stream
         if settings.record is not None:
