@@ -240,8 +240,10 @@ def test_mic_example_runs_as_written(
     """The example records from the default input (the virtual microphone) while a WAV plays, and Ctrl-C ends it
     with exit 0 (the transcript of the tiny model on noise may be empty; test_microphone.py checks the words)."""
     sandbox = _fresh_copy(worlds, example, tmp_path)
+    # SIGINT as a terminal sends it, even where this test runs as a background job (which inherits it ignored)
     mic = subprocess.Popen([sys.executable, "-m", "gatescope", *_argv(example)], cwd=sandbox, env=virtual_mic,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     assert mic.stderr is not None
     assert "listening" in mic.stderr.readline(), "the recogniser did not start listening"
     time.sleep(0.3)
