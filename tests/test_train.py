@@ -304,6 +304,40 @@ def test_speed_channel_and_warp_augmentation_change_the_features_reproducibly(ti
     assert shapes == {True, False}  # speed changes the length, the channel and the warp do not
 
 
+def test_shifted_stats_of_a_one_utterance_speaker_are_the_perturbed_copys_own() -> None:
+    from gatescope.asr.features.cmvn import apply_cmvn, cmvn_stats, shifted_stats
+
+    rng = np.random.default_rng(0)
+    clean = rng.normal(3.0, 2.0, (300, 5))
+    perturbed = np.log(np.exp(clean[::2]) + 4.0)  # a noise floor in the log domain, and half the frames
+    stats = shifted_stats(cmvn_stats([clean]), clean, perturbed)
+    assert stats[0, -1] == 300, "the speaker's count"
+    np.testing.assert_allclose(stats, cmvn_stats([perturbed]) * 300 / 150, rtol=1e-9)
+    normalised = apply_cmvn(perturbed, stats)
+    np.testing.assert_allclose(normalised.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(normalised.std(0), 1, atol=1e-5)
+
+
+def test_cmvn_tracking_the_augmentation_removes_the_channels_offset(tiny_data: Path) -> None:
+    from gatescope.noise import AugmentConfig
+
+    tokens = TokenTable.for_target("phones", {})
+    clean = CTCDataset(tiny_data / "train", tokens)
+    config = AugmentConfig(channel_prob=1.0)
+    plain = CTCDataset(tiny_data / "train", tokens, augment=config, seed=1)
+    tracked = CTCDataset(tiny_data / "train", tokens, augment=config, seed=1, cmvn_tracks_augmentation=True)
+    offsets = {"plain": 0.0, "tracked": 0.0}
+    for index in range(len(clean)):
+        reference = clean[index].feats.mean(0)
+        for name, data in (("plain", plain), ("tracked", tracked)):
+            offsets[name] += float((data[(index, 0)].feats.mean(0) - reference).abs().mean())
+    assert offsets["tracked"] < 0.5 * offsets["plain"], offsets
+    utterance = CTCDataset(tiny_data / "train", tokens, cmvn="utterance", augment=config, seed=1,
+                           cmvn_tracks_augmentation=True)  # fmt: skip
+    assert torch.equal(utterance[(0, 0)].feats, CTCDataset(tiny_data / "train", tokens, cmvn="utterance",
+                       augment=config, seed=1)[(0, 0)].feats), "only per-speaker CMVN tracks"  # fmt: skip
+
+
 def test_nonspeech_examples_have_empty_targets_and_leave_the_other_draws_alone(tiny_data: Path) -> None:
     from gatescope.noise import AugmentConfig
 

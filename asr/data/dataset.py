@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table
 from gatescope.asr.features import ark as kaldi_ark
-from gatescope.asr.features.cmvn import CMVN_MODES, normalize_features
+from gatescope.asr.features.cmvn import CMVN_MODES, normalize_features, shifted_stats, speech_floor
 from gatescope.asr.features.fbank import FeatureConfig, compute_features
 from gatescope.asr.tokens import TokenTable
 from gatescope.config import load_config
@@ -57,7 +57,11 @@ class CTCDataset(Dataset[Example]):
         frame_stack: int = 1,
         augment: AugmentConfig | None = None,
         seed: int = 0,
+        cmvn_tracks_augmentation: bool = False,
     ) -> None:
+        """``cmvn_tracks_augmentation``: with per-speaker CMVN, an augmented utterance is normalised with its
+        speaker's statistics shifted as the augmentation shifted its own (:func:`shifted_stats`), as online CMVN
+        would see that speaker through that noise or channel; else with the clean statistics."""
         for name in ("feats.scp", "text", "utt2spk"):
             if not (data_dir / name).is_file():
                 hint = " (run gatescope features first)" if name == "feats.scp" else ""
@@ -100,6 +104,7 @@ class CTCDataset(Dataset[Example]):
         self.stats = {utt: stats[utt2spk[utt]] for utt, *_ in self.items} if by_speaker else {}
         self.input_dim = int(kaldi_ark.read_matrix(self.items[0][1]).shape[1])
         self.augmenter = _Augmenter(data_dir, augment, seed) if augment is not None and augment.enabled else None
+        self.tracks_augmentation = cmvn_tracks_augmentation and by_speaker and self.augmenter is not None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -113,14 +118,17 @@ class CTCDataset(Dataset[Example]):
         ``(seed, epoch, index)``, so a resumed run perturbs exactly as an uninterrupted one."""
         index, epoch = index if isinstance(index, tuple) else (index, 0)
         utt, rxfile, targets, frames = self.items[index]
+        stats = self.stats.get(utt)
         if self.augmenter is not None and self.augmenter.draws_nonspeech(epoch, index):
             matrix, targets = self.augmenter.nonspeech_features(epoch, index, frames), []
         elif self.augmenter is not None:
             min_frames = (ctc_min_frames(targets) + 1) * self.frame_stack
             matrix = self.augmenter.features(utt, epoch, index, frames, min_frames)
+            if self.tracks_augmentation and stats is not None:
+                stats = self.augmenter.tracked_stats(stats, kaldi_ark.read_matrix(rxfile, f"utterance {utt}"), matrix)
         else:
             matrix = kaldi_ark.read_matrix(rxfile, f"utterance {utt}")
-        matrix = normalize_features(matrix, self.cmvn, self.stats.get(utt), self.norm_vars)
+        matrix = normalize_features(matrix, self.cmvn, stats, self.norm_vars)
         return Example(
             utt,
             torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)),
@@ -142,6 +150,7 @@ class _Augmenter:
                 raise InputError(f"{data_dir / name}: missing (augmentation recomputes features from the audio)")
         self.config, self.seed = config, seed
         self.features_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
+        self.speech_floor = speech_floor(self.features_config.silence_level())
         self.wav_scp, self.utt2spk = read_table(data_dir / "wav.scp"), read_table(data_dir / "utt2spk")
         pool: list[tuple[str, torch.Tensor]] = []
         if config.noise_enabled and any(NoiseSpec.parse(t).kind == "babble" for t in config.types):
@@ -160,6 +169,16 @@ class _Augmenter:
         max_speed = frames / min_frames if min_frames else 2.0
         out = augment(wave, self.config, self.bank, rng, self.utt2spk[utt], max_speed=max_speed)
         return compute_features(out.wave, self.features_config, out.vtln_warp).numpy()
+
+    def tracked_stats(self, speaker_stats: np.ndarray, clean: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
+        """``speaker_stats`` shifted as the augmentation shifted this utterance (:func:`shifted_stats`), from the
+        frames of each above digital silence (the zeros augmentation adds are not speech; online CMVN leaves them
+        out too); unchanged when either has fewer than two such frames."""
+        before = clean[self.features_config.frame_levels(clean) >= self.speech_floor]
+        after = perturbed[self.features_config.frame_levels(perturbed) >= self.speech_floor]
+        if len(before) < 2 or len(after) < 2:
+            return speaker_stats
+        return shifted_stats(speaker_stats, before, after)
 
     def draws_nonspeech(self, epoch: int, index: int) -> bool:
         """Whether ``(seed, epoch, index)`` replaces the utterance by non-speech (a draw of its own, so the other

@@ -42,6 +42,24 @@ def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = True) -> 
     return out.astype(np.float32)
 
 
+def shifted_stats(speaker_stats: np.ndarray, clean: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
+    """A speaker's statistics moved as a perturbation moved one utterance's: mean + (perturbed mean - clean mean),
+    variance x (perturbed variance / clean variance), in the speaker's count.
+
+    In: the speaker's Kaldi stats and the utterance's ``(frames, dim)`` features before and after (its speech
+    frames only; they need not align in time). Out: ``(2, dim + 1)`` stats, as if all of the speaker's audio had
+    gone through that noise or channel, which is what online CMVN converges to on a perturbed stream."""
+    count = speaker_stats[0, -1]
+    mean = speaker_stats[0, :-1] / count
+    var = np.maximum(speaker_stats[1, :-1] / count - mean**2, 1e-10)
+    before, after = clean.astype(np.float64), perturbed.astype(np.float64)
+    mean = mean + after.mean(0) - before.mean(0)
+    var = var * np.maximum(after.var(0), 1e-10) / np.maximum(before.var(0), 1e-10)
+    out = np.zeros_like(speaker_stats)
+    out[0, :-1], out[0, -1], out[1, :-1] = mean * count, count, (var + mean**2) * count
+    return out
+
+
 def pooled_cmvn_stats(cmvn_scp: Path) -> np.ndarray:
     """Kaldi CMVN statistics summed over every speaker of a ``cmvn.scp``: one global ``(2, dim + 1)``."""
     stats = [matrix for _, matrix in kaldi_ark.read_matrix_scp(cmvn_scp)]
@@ -53,6 +71,12 @@ def pooled_cmvn_stats(cmvn_scp: Path) -> np.ndarray:
 PRIOR_FRAMES = 200  # Kaldi's online CMVN --global-frames: the prior's weight while a stream is young
 SILENCE_MARGIN_DB = 10.0  # online CMVN leaves out frames within this many dB of digital silence's level
 ONLINE_WINDOW_FRAMES = 3000  # online CMVN's history (30 s): a speaker's statistics need many words, not a few
+
+
+def speech_floor(silence_level: float) -> float:
+    """The frame level (natural log of power, as ``FeatureConfig.frame_levels``) below which a frame counts as
+    digital silence, not speech: ``SILENCE_MARGIN_DB`` above ``silence_level``."""
+    return silence_level + SILENCE_MARGIN_DB * math.log(10) / 10
 
 
 class OnlineCMVN:

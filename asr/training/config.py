@@ -25,6 +25,9 @@ class TrainConfig(ModelConfig):
     cmvn: bool = True
     cmvn_mode: str = "speaker"  # "speaker" (Kaldi's per-speaker stats), "utterance" or "sliding" (causal, 6 s)
     norm_vars: bool = True
+    # per-speaker CMVN of an augmented utterance: its speaker's statistics shifted as the augmentation (noise,
+    # channel, speed, warp) shifted its own, as online CMVN sees a speaker through a noise; false: the clean ones
+    cmvn_tracks_augmentation: bool = False
     batch_size: int = 16
     num_workers: int = 0
     skip_bad_utterances: bool = False

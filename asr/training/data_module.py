@@ -83,9 +83,12 @@ class CTCDataModule(pl.LightningDataModule):
         skip_bad: bool = False,
         frame_stack: int = 1,
         augment: AugmentConfig | None = None,
+        cmvn_tracks_augmentation: bool = False,
     ) -> None:
         super().__init__()
-        self.train_set = CTCDataset(train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack, augment, seed)
+        self.train_set = CTCDataset(
+            train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack, augment, seed, cmvn_tracks_augmentation
+        )
         self.valid_set = CTCDataset(valid_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack)
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
 

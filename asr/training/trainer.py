@@ -89,6 +89,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         config.skip_bad_utterances,
         config.frame_stack,
         augment=config.augment_config(),
+        cmvn_tracks_augmentation=config.cmvn_tracks_augmentation,
     )
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and checked
     skipped = len(data.train_set.skipped) + len(data.valid_set.skipped)
