@@ -2,7 +2,9 @@
 4 x 320 LSTM for speed) beside PocketSphinx (its US-English model) on the same WAVs, in one run.
 
 Each utterance is streamed in chunks (100 ms by default) as fast as possible, followed by 1 s of silence so that
-endpoints can fire. One thread. Figures:
+endpoints can fire. One thread (PyTorch's and numpy's BLAS). Each gatescope model runs twice: its recurrent layers
+in numpy (the Recognizer's default for standard LSTM and GRU layers) and in PyTorch (``numpy_stack=False``).
+Figures:
 
 * RTF: processing time / audio time; offline RTF: the same model on the whole utterance at once (features, one
   forward), and the ratio of the two.
@@ -17,6 +19,10 @@ endpoints can fire. One thread. Figures:
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: numpy's BLAS too (read when numpy loads)
 
 import argparse
 import time
@@ -155,14 +161,17 @@ def main() -> None:
     chunk_s = args.chunk_ms / 1000
 
     systems: dict[str, Recognizer | object] = {}
+    models = {}
     for path in (ROOT / p if not Path(p).is_absolute() else Path(p) for p in args.models.split(",") if p):
         if path.is_dir():
-            systems[f"gatescope {path.name}"] = Recognizer(load_model(path), features=features, cmvn_stats=train_stats)
+            models[f"gatescope {path.name}"] = load_model(path)
     big = AcousticModel(features.dim, 49, ModelConfig(cell="lstm", num_layers=4, hidden_size=320, frame_stack=3))
     big.tokens, big.train_config = ["<blk>", *[f"p{i}" for i in range(48)]], {"norm_vars": True}
-    systems["gatescope lstm 4x320 (untrained, speed only)"] = Recognizer(
-        big.eval(), features=features, cmvn_stats=train_stats
-    )
+    models["gatescope lstm 4x320 (untrained, speed only)"] = big.eval()
+    for name, model in models.items():  # the recurrent layers in numpy (the default) and in PyTorch, side by side
+        systems[name] = Recognizer(model, features=features, cmvn_stats=train_stats)
+        systems[f"{name}, PyTorch layers"] = Recognizer(model, features=features, cmvn_stats=train_stats,
+                                                        numpy_stack=False)  # fmt: skip
     try:
         from pocketsphinx import Decoder
 

@@ -166,12 +166,13 @@ STATS = cmvn_stats([compute_features(SIGNAL, FeatureConfig()).numpy()])
 @settings(max_examples=12, deadline=None)
 @given(
     cuts=st.lists(st.integers(0, 3 * SR), max_size=12),
-    cell=st.sampled_from(["lstm", "gru"]),
+    cell=st.sampled_from(["lstm", "gru", "cifg"]),
     endpoint_ms=st.sampled_from([0.0, 90.0, 600.0]),
 )
 def test_streaming_greedy_equals_offline_for_any_chunking(cuts: list[int], cell: str, endpoint_ms: float) -> None:
     model = random_model(cell)
     recognizer = Recognizer(model, cmvn="global", endpoint_ms=endpoint_ms, features=FeatureConfig(), cmvn_stats=STATS)
+    assert (recognizer.numpy_stack is None) == (cell == "cifg"), "numpy runs the standard cells, torch the variants"
     events = [e for part in split(SIGNAL, cuts) for e in recognizer.accept(part)] + recognizer.finish()
     expected = offline(model, STATS)
     assert expected and recognizer.text == expected
@@ -205,6 +206,52 @@ def test_shadow_memory_distance_is_zero_without_noise_and_grows_with_it() -> Non
         live.accept(part)
         distances.append(max(live.memory_distance()))
     assert distances[8] == 0.0 and max(distances[10:14]) > 0.5  # nothing before the burst at 1.0 s, then a jump
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 7), min_size=1, max_size=12),
+    cell=st.sampled_from(["lstm", "gru"]),
+    residual=st.booleans(),
+)
+def test_numpy_stack_equals_the_model_for_any_chunking(sizes: list[int], cell: str, residual: bool) -> None:
+    from gatescope.asr.streaming.numpy_stack import NumpyStack
+
+    torch.manual_seed(len(sizes))
+    model = AcousticModel(30, 7, ModelConfig(cell=cell, num_layers=3, hidden_size=30, residual=residual)).eval()
+    frames = torch.randn(1, sum(sizes), 30)
+    with torch.inference_mode():
+        expected = model(frames)
+    stack = NumpyStack(model)
+    state = stack.zero_state()
+    bounds = list(itertools.accumulate(sizes, initial=0))
+    got = np.concatenate([stack.step(frames[0, a:b].numpy(), state) for a, b in itertools.pairwise(bounds)])
+    np.testing.assert_allclose(got, expected.log_probs[0].numpy(), atol=1e-5)
+    for mine, theirs in zip(stack.as_tensors(state), expected.final_state, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), atol=1e-6)
+
+
+def test_numpy_and_torch_paths_stream_the_same() -> None:
+    from gatescope.asr.streaming.numpy_stack import unsupported_reason
+
+    for cell in ("lstm", "gru"):
+        model = random_model(cell, seed=2)
+        results = []
+        for numpy_stack in (True, False):
+            noisy = gn.StreamPerturber(noise=gn.colored("pink", SR), snr_db=5.0)
+            recognizer = Recognizer(model, features=FeatureConfig(), cmvn_stats=STATS, numpy_stack=numpy_stack,
+                                    perturber=noisy, shadow=True)  # fmt: skip
+            assert (recognizer.numpy_stack is not None) == numpy_stack
+            distances = []
+            for part in np.array_split(SIGNAL, 17):
+                recognizer.accept(part)
+                distances.append(recognizer.memory_distance())
+            recognizer.finish()
+            results.append((recognizer.text, np.array(distances)))
+        assert results[0][0] == results[1][0]
+        np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-4)
+    assert "not a standard" in (unsupported_reason(random_model("cifg")) or "")
+    assert "projection" in (unsupported_reason(AcousticModel(40, 5, ModelConfig(proj_size=8, hidden_size=16))) or "")
 
 
 def test_bidirectional_models_are_refused() -> None:

@@ -1,12 +1,13 @@
 """Streaming recognition: ``Recognizer(model).accept(chunk) -> events``.
 
-Audio arrives in chunks of any size. Features are computed online (equal to the offline ones), normalised with the
-training set's pooled CMVN statistics or a sliding window, stacked as in training, and run through the recurrent
-stack with its state carried across chunks. CTC search is greedy or prefix beam search (torchaudio's decoder,
-stepped frame block by frame block). After every chunk the current best hypothesis is a *partial* event; an
-*endpoint* — a run of ``endpoint_ms`` of blank or silence frames (``sil``) after some speech — turns it into a
-*final* event and
-starts a new segment. With greedy search the concatenated finals equal the offline greedy result.
+Audio arrives in chunks of any size. Features are computed online (equal to the offline ones), normalised with
+online CMVN (the training statistics moving to the stream's), a sliding window or the training statistics, stacked
+as in training, and run through the recurrent stack with its state carried across chunks (in numpy for standard
+LSTM and GRU layers, :mod:`~gatescope.asr.streaming.numpy_stack`). CTC search is greedy or prefix beam search
+(torchaudio's decoder, stepped frame block by frame block). After every chunk the current best hypothesis is a
+*partial* event; an *endpoint* — a run of ``endpoint_ms`` of blank or silence frames (``sil``) after some speech —
+turns it into a *final* event and starts a new segment. With greedy search the concatenated finals equal the
+offline greedy result.
 
 With a :class:`~gatescope.noise.StreamPerturber` the audio is perturbed before the front end; ``shadow=True``
 runs a second, clean copy of the network state so that the live distance between the perturbed and clean states
@@ -27,11 +28,12 @@ import torch
 from torch import Tensor
 
 from gatescope.asr.decoding.search import make_beam_decoder
-from gatescope.asr.features.cmvn import SILENCE_MARGIN_DB, OnlineCMVN, streaming_cmvn
+from gatescope.asr.features.cmvn import OnlineCMVN, speech_floor, streaming_cmvn
 from gatescope.asr.features.fbank import FeatureConfig
 from gatescope.asr.features.online import OnlineFeatures
 from gatescope.asr.models.acoustic import AcousticModel
 from gatescope.asr.models.checkpoint import experiment_features, load_model
+from gatescope.asr.streaming.numpy_stack import NumpyStack, unsupported_reason
 from gatescope.asr.tokens import TokenTable
 from gatescope.errors import InputError
 from gatescope.noise import StreamPerturber
@@ -67,10 +69,24 @@ def _without_onednn() -> Iterator[None]:
 
 
 class _Network:
-    """The model's recurrent state across chunks, with frame stacking."""
+    """The model's recurrent state across chunks, with frame stacking. With ``stack`` (a standard LSTM or GRU)
+    the frames run through numpy's one-row products (:class:`~gatescope.asr.streaming.numpy_stack.NumpyStack`,
+    the faster for a few frames at a time), otherwise through the model's PyTorch forward pass."""
 
-    def __init__(self, model: AcousticModel) -> None:
-        self.model, self.state, self.pending = model, None, torch.zeros(0, model.input_dim)
+    def __init__(self, model: AcousticModel, stack: NumpyStack | None) -> None:
+        self.model, self.stack, self.pending = model, stack, torch.zeros(0, model.input_dim)
+        self.stack_state = stack.zero_state() if stack is not None else None
+        self.torch_state: tuple[Tensor, ...] | None = None
+        self.started = False
+
+    @property
+    def state(self) -> tuple[Tensor, ...] | None:
+        """The recurrent state after the last step, in the model's layout (None before the first)."""
+        if not self.started:
+            return None
+        if self.stack is not None and self.stack_state is not None:
+            return self.stack.as_tensors(self.stack_state)
+        return self.torch_state
 
     def step(self, frames: Tensor, final: bool = False) -> Tensor:
         """Log-probs ``(out_frames, tokens)`` for the complete stacks in ``pending + frames`` (all, zero-padded,
@@ -81,9 +97,13 @@ class _Network:
         self.pending = joined[usable:]
         if usable == 0:
             return torch.zeros(0, self.model.num_tokens)
+        self.started = True
+        if self.stack is not None and self.stack_state is not None:
+            stacks = self.model.stack_frames(joined[:usable].unsqueeze(0))[0]
+            return torch.from_numpy(self.stack.step(stacks.numpy(), self.stack_state))
         with torch.inference_mode(), _without_onednn():
-            out = self.model(joined[:usable].unsqueeze(0), None, self.state)
-        self.state = out.final_state
+            out = self.model(joined[:usable].unsqueeze(0), None, self.torch_state)
+        self.torch_state = out.final_state
         return out.log_probs[0]
 
 
@@ -99,6 +119,8 @@ class Recognizer:
         endpoint_ms: a run of frames whose best token is blank or a silence token that ends a segment (0: never).
         perturber: perturb the incoming audio (live noise injection).
         shadow: also run a clean copy of the state; see :meth:`memory_distance`.
+        numpy_stack: run a standard LSTM or GRU frame by frame in numpy (faster for small chunks; equal to float
+            rounding; the weights are copied when the Recognizer is made); False: the model's PyTorch forward.
     """
 
     def __init__(
@@ -111,6 +133,7 @@ class Recognizer:
         shadow: bool = False,
         features: FeatureConfig | None = None,
         cmvn_stats: np.ndarray | None = None,
+        numpy_stack: bool = True,
     ) -> None:
         self.model = load_model(model) if not isinstance(model, AcousticModel) else model
         cmvn = cmvn or streaming_cmvn(self.model.cmvn_mode)
@@ -133,9 +156,10 @@ class Recognizer:
         self.perturber, self.shadow_enabled = perturber, shadow
         self.norm_vars = bool(self.model.train_config.get("norm_vars", True))
         self.silence = {0} | {i for i, t in enumerate(self.model.tokens) if t in SILENCE_TOKENS}
+        # numpy's path for standard cells (weights copied now); PyTorch's for the others and with numpy_stack=False
+        self.numpy_stack = NumpyStack(self.model) if numpy_stack and unsupported_reason(self.model) is None else None
         # online CMVN leaves digital silence out of its statistics (see OnlineCMVN)
-        margin = SILENCE_MARGIN_DB * math.log(10) / 10
-        self.cmvn_floor = features.silence_level() + margin if cmvn == "online" else -math.inf
+        self.cmvn_floor = speech_floor(features.silence_level()) if cmvn == "online" else -math.inf
         self.reset()
 
     def reset(self, keep_cmvn: bool = False) -> None:
@@ -143,12 +167,12 @@ class Recognizer:
         self.front = OnlineFeatures(self.features_config)
         if not keep_cmvn:
             self.cmvn = self._new_cmvn()
-        self.network = _Network(self.model)
+        self.network = _Network(self.model, self.numpy_stack)
         if self.shadow_enabled:
             self.shadow_front = OnlineFeatures(self.features_config)
             if not keep_cmvn:
                 self.shadow_cmvn = self._new_cmvn()
-            self.shadow = _Network(self.model)
+            self.shadow = _Network(self.model, self.numpy_stack)
         if self.perturber is not None:
             self.perturber.reset()
         self.frames = 0  # output frames decoded

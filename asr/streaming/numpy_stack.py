@@ -1,0 +1,159 @@
+"""A trained unidirectional LSTM or GRU model run frame by frame in numpy, for streaming on a CPU.
+
+In: an :class:`~gatescope.asr.models.acoustic.AcousticModel` whose recurrent layers are standard one-direction
+LSTM or GRU layers (no projection), then stacked feature frames ``(frames, input)`` a chunk at a time. Out: the
+log-probabilities ``(frames, tokens)`` of those frames, the recurrent state carried from chunk to chunk, equal to
+the model's own forward pass to float rounding (tests hold them within 1e-5).
+
+Why: a 100 ms chunk brings 3 or 4 stacked frames per layer. For so few frames PyTorch's CPU kernel costs about
+100 µs per frame and layer on this project's 2-core machine, mostly per-operator overhead around two small
+products; numpy's OpenBLAS does a one-row product (``x_t W_ih``, ``h W_hh``) in about 20 µs and the gate
+activations in place in a few more (``bench/stream_speed.py`` measures both paths side by side). Products of
+a few rows at once are slower there than one row at a time, so every frame is two one-row products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gatescope.asr.models.acoustic import AcousticModel
+
+WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # one direction's, as torch.nn.LSTM/GRU name them
+
+
+def unsupported_reason(model: AcousticModel) -> str | None:
+    """Why ``model`` cannot run here (None: it can): only standard one-direction LSTM and GRU layers without
+    projection, on the CPU."""
+    encoder = model.encoder
+    if encoder.family not in ("lstm", "gru") or not encoder.uses_fast_path:
+        return f"cell {encoder.kind!r} is not a standard LSTM or GRU"
+    if encoder.directions != 1:
+        return "bidirectional"
+    if any(layer.proj_size for layer in encoder.layers):
+        return "LSTM projection"
+    if next(model.parameters()).device.type != "cpu":
+        return "model not on the CPU"
+    return None
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One layer's weights, transposed for row-vector products."""
+
+    w_ih: np.ndarray  # (input, gates * units)
+    w_hh: np.ndarray  # (units, gates * units)
+    b_ih: np.ndarray  # (1, gates * units); for the LSTM b_ih + b_hh
+    b_hh: np.ndarray  # (1, gates * units); GRU only (its n gate keeps the recurrent bias inside r * (...))
+
+
+@dataclass
+class StackState:
+    """Per layer ``h`` and, for the LSTM, ``c``: ``(1, units)`` float32 arrays, updated in place by a step."""
+
+    h: list[np.ndarray]
+    c: list[np.ndarray]
+
+
+def _sigmoid_(x: np.ndarray) -> None:
+    """In place: 1 / (1 + exp(-x)) as 0.5 * tanh(0.5 x) + 0.5 (one transcendental call, no overflow)."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+
+
+class NumpyStack:
+    """The recurrent stack and output layer of ``model`` (see :func:`unsupported_reason`), stepped in numpy.
+
+    The weights are copied once; each stream keeps its own :class:`StackState` (:meth:`zero_state`), which
+    :meth:`step` carries on. :meth:`as_tensors` gives a state in the model's layout, ``(h_n, c_n)`` or ``(h_n,)``,
+    each ``(layers, 1, units)``."""
+
+    def __init__(self, model: AcousticModel) -> None:
+        reason = unsupported_reason(model)
+        if reason is not None:
+            raise ValueError(f"the numpy streaming path does not run this model: {reason}")
+        encoder = model.encoder
+        self.family, self.units, self.residual = encoder.family, encoder.hidden_size, encoder.residual
+        as_array = lambda t: t.detach().to(torch.float32).numpy().copy()  # noqa: E731
+        self.layers: list[_Layer] = []
+        for layer in encoder.layers:
+            w_ih, w_hh, b_ih, b_hh = (as_array(layer.param(name, "")) for name in WEIGHT_NAMES)
+            if self.family == "lstm":
+                b_ih, b_hh = b_ih + b_hh, np.zeros_like(b_hh)
+            self.layers.append(
+                _Layer(np.ascontiguousarray(w_ih.T), np.ascontiguousarray(w_hh.T), b_ih[None], b_hh[None])
+            )
+        self.w_out = np.ascontiguousarray(as_array(model.output.weight).T)
+        self.b_out = as_array(model.output.bias)
+
+    def zero_state(self) -> StackState:
+        """The state a stream starts from."""
+        zeros = lambda: [np.zeros((1, self.units), np.float32) for _ in self.layers]  # noqa: E731
+        return StackState(zeros(), zeros() if self.family == "lstm" else [])
+
+    def as_tensors(self, state: StackState) -> tuple[Tensor, ...]:
+        """``state`` in the model's layout (copies)."""
+        h = torch.from_numpy(np.stack(state.h))
+        return (h,) if self.family == "gru" else (h, torch.from_numpy(np.stack(state.c)))
+
+    def step(self, frames: np.ndarray, state: StackState) -> np.ndarray:
+        """Log-probs ``(frames, tokens)`` for ``frames`` ``(frames, input)`` stacked feature frames; ``state``
+        moves on to the last of them."""
+        x = np.ascontiguousarray(frames, dtype=np.float32)
+        for k, layer in enumerate(self.layers):
+            if self.family == "lstm":
+                out = self._lstm(layer, x, state.h[k], state.c[k])
+            else:
+                out = self._gru(layer, x, state.h[k])
+            x = out + x if self.residual and out.shape[1] == x.shape[1] else out
+        logits = x @ self.w_out + self.b_out
+        top = logits.max(axis=1, keepdims=True)
+        return logits - (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))
+
+    def _lstm(self, layer: _Layer, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> np.ndarray:
+        n = self.units
+        out = np.empty((x.shape[0], n), np.float32)
+        gates = np.empty((1, 4 * n), np.float32)
+        recurrent = np.empty((1, 4 * n), np.float32)
+        for t in range(x.shape[0]):
+            np.matmul(x[t : t + 1], layer.w_ih, out=gates)
+            np.matmul(h, layer.w_hh, out=recurrent)
+            gates += recurrent
+            gates += layer.b_ih
+            _sigmoid_(gates[:, : 2 * n])  # i, f
+            np.tanh(gates[:, 2 * n : 3 * n], out=gates[:, 2 * n : 3 * n])  # g
+            _sigmoid_(gates[:, 3 * n :])  # o
+            c *= gates[:, n : 2 * n]
+            c += gates[:, :n] * gates[:, 2 * n : 3 * n]
+            np.tanh(c, out=h)
+            h *= gates[:, 3 * n :]
+            out[t] = h[0]
+        return out
+
+    def _gru(self, layer: _Layer, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        n = self.units
+        out = np.empty((x.shape[0], n), np.float32)
+        inputs = np.empty((1, 3 * n), np.float32)
+        recurrent = np.empty((1, 3 * n), np.float32)
+        for t in range(x.shape[0]):
+            np.matmul(x[t : t + 1], layer.w_ih, out=inputs)
+            inputs += layer.b_ih
+            np.matmul(h, layer.w_hh, out=recurrent)
+            recurrent += layer.b_hh
+            rz = inputs[:, : 2 * n]
+            rz += recurrent[:, : 2 * n]
+            _sigmoid_(rz)
+            new = inputs[:, 2 * n :]
+            new += rz[:, :n] * recurrent[:, 2 * n :]
+            np.tanh(new, out=new)
+            # h = (1 - z) * n + z * h = n + z * (h - n)
+            h -= new
+            h *= rz[:, n:]
+            h += new
+            out[t] = h[0]
+        return out
