@@ -105,55 +105,48 @@ class NumpyStack:
         """Log-probs ``(frames, tokens)`` for ``frames`` ``(frames, input)`` stacked feature frames; ``state``
         moves on to the last of them."""
         x = np.ascontiguousarray(frames, dtype=np.float32)
+        gates = 4 if self.family == "lstm" else 3
+        inputs, recurrent = (np.empty((1, gates * self.units), np.float32) for _ in range(2))  # per-frame buffers
         for k, layer in enumerate(self.layers):
-            if self.family == "lstm":
-                out = self._lstm(layer, x, state.h[k], state.c[k])
-            else:
-                out = self._gru(layer, x, state.h[k])
+            out = np.empty((x.shape[0], self.units), np.float32)
+            for t in range(x.shape[0]):
+                np.matmul(x[t : t + 1], layer.w_ih, out=inputs)
+                inputs += layer.b_ih
+                np.matmul(state.h[k], layer.w_hh, out=recurrent)
+                if self.family == "lstm":
+                    self._lstm_frame(inputs, recurrent, state.h[k], state.c[k])
+                else:
+                    recurrent += layer.b_hh
+                    self._gru_frame(inputs, recurrent, state.h[k])
+                out[t] = state.h[k][0]
             x = out + x if self.residual and out.shape[1] == x.shape[1] else out
         logits = x @ self.w_out + self.b_out
         top = logits.max(axis=1, keepdims=True)
         return logits - (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))
 
-    def _lstm(self, layer: _Layer, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> np.ndarray:
+    def _lstm_frame(self, gates: np.ndarray, recurrent: np.ndarray, h: np.ndarray, c: np.ndarray) -> None:
+        """One LSTM frame in place: ``gates`` holds ``x_t W_ih + b``, ``recurrent`` ``h W_hh``."""
         n = self.units
-        out = np.empty((x.shape[0], n), np.float32)
-        gates = np.empty((1, 4 * n), np.float32)
-        recurrent = np.empty((1, 4 * n), np.float32)
-        for t in range(x.shape[0]):
-            np.matmul(x[t : t + 1], layer.w_ih, out=gates)
-            np.matmul(h, layer.w_hh, out=recurrent)
-            gates += recurrent
-            gates += layer.b_ih
-            _sigmoid_(gates[:, : 2 * n])  # i, f
-            np.tanh(gates[:, 2 * n : 3 * n], out=gates[:, 2 * n : 3 * n])  # g
-            _sigmoid_(gates[:, 3 * n :])  # o
-            c *= gates[:, n : 2 * n]
-            c += gates[:, :n] * gates[:, 2 * n : 3 * n]
-            np.tanh(c, out=h)
-            h *= gates[:, 3 * n :]
-            out[t] = h[0]
-        return out
+        gates += recurrent
+        _sigmoid_(gates[:, : 2 * n])  # i, f
+        np.tanh(gates[:, 2 * n : 3 * n], out=gates[:, 2 * n : 3 * n])  # g
+        _sigmoid_(gates[:, 3 * n :])  # o
+        c *= gates[:, n : 2 * n]
+        c += gates[:, :n] * gates[:, 2 * n : 3 * n]
+        np.tanh(c, out=h)
+        h *= gates[:, 3 * n :]
 
-    def _gru(self, layer: _Layer, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    def _gru_frame(self, inputs: np.ndarray, recurrent: np.ndarray, h: np.ndarray) -> None:
+        """One GRU frame in place (cuDNN's formulation): ``inputs`` holds ``x_t W_ih + b_ih``, ``recurrent``
+        ``h W_hh + b_hh``."""
         n = self.units
-        out = np.empty((x.shape[0], n), np.float32)
-        inputs = np.empty((1, 3 * n), np.float32)
-        recurrent = np.empty((1, 3 * n), np.float32)
-        for t in range(x.shape[0]):
-            np.matmul(x[t : t + 1], layer.w_ih, out=inputs)
-            inputs += layer.b_ih
-            np.matmul(h, layer.w_hh, out=recurrent)
-            recurrent += layer.b_hh
-            rz = inputs[:, : 2 * n]
-            rz += recurrent[:, : 2 * n]
-            _sigmoid_(rz)
-            new = inputs[:, 2 * n :]
-            new += rz[:, :n] * recurrent[:, 2 * n :]
-            np.tanh(new, out=new)
-            # h = (1 - z) * n + z * h = n + z * (h - n)
-            h -= new
-            h *= rz[:, n:]
-            h += new
-            out[t] = h[0]
-        return out
+        rz = inputs[:, : 2 * n]
+        rz += recurrent[:, : 2 * n]
+        _sigmoid_(rz)
+        new = inputs[:, 2 * n :]
+        new += rz[:, :n] * recurrent[:, 2 * n :]
+        np.tanh(new, out=new)
+        # h = (1 - z) * n + z * h = n + z * (h - n)
+        h -= new
+        h *= rz[:, n:]
+        h += new
