@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from gatescope.asr.models.acoustic import AcousticModel
+from gatescope.asr.models.cells.layer import RecurrentLayer
 
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # one direction's, as torch.nn.LSTM/GRU name them
 
@@ -82,6 +83,7 @@ class NumpyStack:
         as_array = lambda t: t.detach().to(torch.float32).numpy().copy()  # noqa: E731
         self.layers: list[_Layer] = []
         for layer in encoder.layers:
+            assert isinstance(layer, RecurrentLayer)
             w_ih, w_hh, b_ih, b_hh = (as_array(layer.param(name, "")) for name in WEIGHT_NAMES)
             if self.family == "lstm":
                 b_ih, b_hh = b_ih + b_hh, np.zeros_like(b_hh)
