@@ -31,13 +31,18 @@ def cmvn_stats(feats: list[np.ndarray]) -> np.ndarray:
     return stats
 
 
-def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = True) -> np.ndarray:
-    """Normalise ``(frames, dim)`` features with Kaldi CMVN stats (as ``apply-cmvn``)."""
+def stats_mean_var(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and variance (floored at 1e-10) of Kaldi CMVN stats ``(2, dim + 1)``."""
     count = stats[0, -1]
     mean = stats[0, :-1] / count
+    return mean, np.maximum(stats[1, :-1] / count - mean**2, 1e-10)
+
+
+def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = True) -> np.ndarray:
+    """Normalise ``(frames, dim)`` features with Kaldi CMVN stats (as ``apply-cmvn``)."""
+    mean, var = stats_mean_var(stats)
     out = feats - mean
     if norm_vars:
-        var = np.maximum(stats[1, :-1] / count - mean**2, 1e-10)
         out = out / np.sqrt(var)
     return out.astype(np.float32)
 
@@ -50,8 +55,7 @@ def shifted_stats(speaker_stats: np.ndarray, clean: np.ndarray, perturbed: np.nd
     frames only; they need not align in time). Out: ``(2, dim + 1)`` stats, as if all of the speaker's audio had
     gone through that noise or channel, which is what online CMVN converges to on a perturbed stream."""
     count = speaker_stats[0, -1]
-    mean = speaker_stats[0, :-1] / count
-    var = np.maximum(speaker_stats[1, :-1] / count - mean**2, 1e-10)
+    mean, var = stats_mean_var(speaker_stats)
     before, after = clean.astype(np.float64), perturbed.astype(np.float64)
     mean = mean + after.mean(0) - before.mean(0)
     var = var * np.maximum(after.var(0), 1e-10) / np.maximum(before.var(0), 1e-10)
@@ -119,9 +123,8 @@ class OnlineCMVN:
         self.mode, self.norm_vars, self.window, self.prior_frames = mode, norm_vars, window, prior_frames
         self.levels, self.min_level = (levels, min_level) if mode == "online" else (None, -math.inf)
         if stats is not None:
-            count = stats[0, -1]
-            self.mean = stats[0, :-1] / count
-            self.std = np.sqrt(np.maximum(stats[1, :-1] / count - self.mean**2, 1e-10))
+            self.mean, var = stats_mean_var(stats)
+            self.std = np.sqrt(var)
         self.reset()
 
     def reset(self) -> None:
