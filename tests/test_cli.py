@@ -89,3 +89,10 @@ def test_noise_command_errors(tiny_data: Path, tmp_path: Path, capsys: pytest.Ca
         assert main(["noise", *argv, "--out", str(tmp_path / "out"), "--quiet"]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_stream_cmvn_choices_are_the_online_cmvn_modes() -> None:
+    from gatescope.asr.features.cmvn import OnlineCMVN
+    from gatescope.cli.common import STREAM_CMVN_CHOICES
+
+    assert STREAM_CMVN_CHOICES == OnlineCMVN.MODES

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
+# --cmvn of the streaming commands: OnlineCMVN.MODES, written out so that the parsers need not import numpy
+STREAM_CMVN_CHOICES = ("global", "sliding", "online", "none")
 
 
 class Parser(argparse.ArgumentParser):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from gatescope.cli.common import (
+    STREAM_CMVN_CHOICES,
     Parents,
     Subparsers,
     add_command,
@@ -150,7 +151,7 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
     score.add_argument("--data", type=Path, action="append", required=True, help="data dir of recordings (repeat)")
     score.add_argument("--out", type=Path, help="write hyp.txt, ref.txt and result.json here")
     score.add_argument(
-        "--cmvn", choices=("global", "sliding", "online", "none"),
+        "--cmvn", choices=STREAM_CMVN_CHOICES,
         help="as gatescope stream (default: as the model was trained; online with --speaker-adapt)",
     )  # fmt: skip
     score.add_argument(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gatescope.cli.common import (
+    STREAM_CMVN_CHOICES,
     Parents,
     Subparsers,
     add_command,
@@ -62,7 +63,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
     stream.add_argument("--chunk-ms", type=positive_float, default=100.0, help="chunk length in ms (default 100)")
     stream.add_argument("--beam", type=nonnegative_int, default=0, help="prefix beam size (0: greedy, the default)")
     stream.add_argument(
-        "--cmvn", choices=("global", "sliding", "online", "none"),
+        "--cmvn", choices=STREAM_CMVN_CHOICES,
         help="training statistics; a 6 s sliding window; online: the training statistics adapted to the voice and "
         "microphone as the stream goes on (Kaldi's online CMVN); or none (default: as the model was trained)",
     )  # fmt: skip
