@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import firwin
 
-from gatescope.asr.features.fbank import FeatureConfig, compute_features
+from gatescope.asr.features.fbank import FeatureConfig, feature_matrix
 from gatescope.errors import InputError
 
 
@@ -37,7 +37,7 @@ class OnlineFeatures:
         if ready == 0:
             return np.zeros((0, self.config.dim), dtype=np.float32)
         used = (ready - 1) * self.shift + self.window
-        frames = compute_features(self.buffer[:used], self.config, first_sample=self.buffer_start).numpy()
+        frames = feature_matrix(self.buffer[:used], self.config, first_sample=self.buffer_start)
         self.buffer = self.buffer[ready * self.shift :]  # keep the overlap the next frame needs
         self.buffer_start += ready * self.shift
         self.frames_done += ready
