@@ -7,9 +7,10 @@ the model's own forward pass to float rounding (tests hold them within 1e-5).
 
 Why: a 100 ms chunk brings 3 or 4 stacked frames per layer. For so few frames PyTorch's CPU kernel costs about
 100 µs per frame and layer on this project's 2-core machine, mostly per-operator overhead around two small
-products; numpy's OpenBLAS does a one-row product (``x_t W_ih``, ``h W_hh``) in about 20 µs and the gate
-activations in place in a few more (``bench/stream_speed.py`` measures both paths side by side). Products of
-a few rows at once are slower there than one row at a time, so every frame is two one-row products.
+products; numpy's OpenBLAS does a one-row product (``h W_hh``) in about 20 µs and the gate activations in place
+in a few more (``bench/stream_speed.py`` measures both paths side by side). The input products of a layer do
+not depend on its recurrence, so they are one product for all the chunk's frames, done by PyTorch: its BLAS
+does a 3- or 4-row product in about the time of one row, where OpenBLAS's costs two to three rows' time.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def unsupported_reason(model: AcousticModel) -> str | None:
 class _Layer:
     """One layer's weights, transposed for row-vector products."""
 
-    w_ih: np.ndarray  # (input, gates * units)
+    w_ih: Tensor  # (input, gates * units), for PyTorch's product over all of a chunk's frames
     w_hh: np.ndarray  # (units, gates * units)
     b_ih: np.ndarray  # (1, gates * units); for the LSTM b_ih + b_hh
     b_hh: np.ndarray  # (1, gates * units); GRU only (its n gate keeps the recurrent bias inside r * (...))
@@ -81,15 +82,16 @@ class NumpyStack:
         encoder = model.encoder
         self.family, self.units, self.residual = encoder.family, encoder.hidden_size, encoder.residual
         as_array = lambda t: t.detach().to(torch.float32).numpy().copy()  # noqa: E731
+        # the LSTM's gates reordered from PyTorch's i, f, g, o to i, f, o, g: one sigmoid over the first three
+        order = np.r_[0 : 2 * self.units, 3 * self.units : 4 * self.units, 2 * self.units : 3 * self.units]
         self.layers: list[_Layer] = []
         for layer in encoder.layers:
             assert isinstance(layer, RecurrentLayer)
             w_ih, w_hh, b_ih, b_hh = (as_array(layer.param(name, "")) for name in WEIGHT_NAMES)
             if self.family == "lstm":
-                b_ih, b_hh = b_ih + b_hh, np.zeros_like(b_hh)
-            self.layers.append(
-                _Layer(np.ascontiguousarray(w_ih.T), np.ascontiguousarray(w_hh.T), b_ih[None], b_hh[None])
-            )
+                w_ih, w_hh, b_ih, b_hh = w_ih[order], w_hh[order], (b_ih + b_hh)[order], np.zeros_like(b_hh)
+            w_ih_t = torch.from_numpy(np.ascontiguousarray(w_ih.T))
+            self.layers.append(_Layer(w_ih_t, np.ascontiguousarray(w_hh.T), b_ih[None], b_hh[None]))
         self.w_out = np.ascontiguousarray(as_array(model.output.weight).T)
         self.b_out = as_array(model.output.bias)
 
@@ -108,18 +110,19 @@ class NumpyStack:
         moves on to the last of them."""
         x = np.ascontiguousarray(frames, dtype=np.float32)
         gates = 4 if self.family == "lstm" else 3
-        inputs, recurrent = (np.empty((1, gates * self.units), np.float32) for _ in range(2))  # per-frame buffers
+        recurrent = np.empty((1, gates * self.units), np.float32)  # the per-frame buffer of h W_hh
         for k, layer in enumerate(self.layers):
+            inputs = np.empty((x.shape[0], gates * self.units), np.float32)  # x_t W_ih + b of every frame
+            torch.mm(torch.from_numpy(x), layer.w_ih, out=torch.from_numpy(inputs))
+            inputs += layer.b_ih
             out = np.empty((x.shape[0], self.units), np.float32)
             for t in range(x.shape[0]):
-                np.matmul(x[t : t + 1], layer.w_ih, out=inputs)
-                inputs += layer.b_ih
                 np.matmul(state.h[k], layer.w_hh, out=recurrent)
                 if self.family == "lstm":
-                    self._lstm_frame(inputs, recurrent, state.h[k], state.c[k])
+                    self._lstm_frame(inputs[t : t + 1], recurrent, state.h[k], state.c[k])
                 else:
                     recurrent += layer.b_hh
-                    self._gru_frame(inputs, recurrent, state.h[k])
+                    self._gru_frame(inputs[t : t + 1], recurrent, state.h[k])
                 out[t] = state.h[k][0]
             x = out + x if self.residual and out.shape[1] == x.shape[1] else out
         logits = x @ self.w_out + self.b_out
@@ -127,16 +130,16 @@ class NumpyStack:
         return logits - (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))
 
     def _lstm_frame(self, gates: np.ndarray, recurrent: np.ndarray, h: np.ndarray, c: np.ndarray) -> None:
-        """One LSTM frame in place: ``gates`` holds ``x_t W_ih + b``, ``recurrent`` ``h W_hh``."""
+        """One LSTM frame in place: ``gates`` holds ``x_t W_ih + b``, ``recurrent`` ``h W_hh``, gates in the
+        order i, f, o, g."""
         n = self.units
         gates += recurrent
-        _sigmoid_(gates[:, : 2 * n])  # i, f
-        np.tanh(gates[:, 2 * n : 3 * n], out=gates[:, 2 * n : 3 * n])  # g
-        _sigmoid_(gates[:, 3 * n :])  # o
+        _sigmoid_(gates[:, : 3 * n])  # i, f, o
+        np.tanh(gates[:, 3 * n :], out=gates[:, 3 * n :])  # g
         c *= gates[:, n : 2 * n]
-        c += gates[:, :n] * gates[:, 2 * n : 3 * n]
+        c += gates[:, :n] * gates[:, 3 * n :]
         np.tanh(c, out=h)
-        h *= gates[:, 3 * n :]
+        h *= gates[:, 2 * n : 3 * n]
 
     def _gru_frame(self, inputs: np.ndarray, recurrent: np.ndarray, h: np.ndarray) -> None:
         """One GRU frame in place (cuDNN's formulation): ``inputs`` holds ``x_t W_ih + b_ih``, ``recurrent``
