@@ -125,14 +125,16 @@ class OnlineCMVN:
         if stats is not None:
             self.mean, var = stats_mean_var(stats)
             self.std = np.sqrt(var)
+            self.prior_squares = var + self.mean**2  # one prior frame's contribution to the sum of squares
         self.reset()
 
     def reset(self) -> None:
         """Forget the frames heard so far (a new speaker or channel)."""
         self.frames_heard = 0
-        self.ring = np.zeros((0, 0))  # the last ``window`` frames, frame t at row t % window
-        self.ring_weights = np.zeros(self.window)  # 1 for a frame counted in the statistics, 0 for one gated out
-        self.sums, self.squares, self.count = np.zeros(0), np.zeros(0), 0.0  # over the frames in the window
+        # Per frame in the window, the row it adds to the running totals: [w x, w x^2, w] with w 1 for a frame
+        # counted in the statistics and 0 for one gated out; frame t at row t % window.
+        self.ring = np.zeros((0, 0))
+        self.totals = np.zeros(0)  # the sums of those rows over the frames in the window
 
     def apply(self, frames: np.ndarray) -> np.ndarray:
         """Normalise frames ``(frames, dim)`` as they arrive (running sums over the window: the cost of a chunk
@@ -145,29 +147,27 @@ class OnlineCMVN:
         new = np.asarray(frames, dtype=np.float64)
         n, dim = new.shape
         if self.ring.size == 0:
-            self.ring, self.sums, self.squares = np.zeros((self.window, dim)), np.zeros(dim), np.zeros(dim)
-        weights = self._weights(new)
+            self.ring, self.totals = np.zeros((self.window, 2 * dim + 1)), np.zeros(2 * dim + 1)
+        weights = self._weights(new)[:, None]
+        weighted = new * weights
+        entering = np.concatenate([weighted, weighted * new, weights], axis=1)
         # Frame t enters the window as frame t - window leaves it: from this chunk, from the ring, or none yet.
         t = self.frames_heard + np.arange(n)
-        leaving = t - self.window
-        from_chunk, from_ring = leaving >= self.frames_heard, leaving >= 0
-        from_ring &= ~from_chunk
-        left, left_weights = np.zeros((n, dim)), np.zeros(n)
-        left[from_chunk] = new[leaving[from_chunk] - self.frames_heard]
-        left_weights[from_chunk] = weights[leaving[from_chunk] - self.frames_heard]
-        left[from_ring] = self.ring[leaving[from_ring] % self.window]
-        left_weights[from_ring] = self.ring_weights[leaving[from_ring] % self.window]
-        w, lw = weights[:, None], left_weights[:, None]
-        sums = self.sums + np.cumsum(new * w - left * lw, axis=0)
-        squares = self.squares + np.cumsum(new**2 * w - left**2 * lw, axis=0)
-        count = self.count + np.cumsum(weights - left_weights)[:, None]
-        self.sums, self.squares, self.count = sums[-1].copy(), squares[-1].copy(), float(count[-1, 0])
+        leaving_t = t - self.window
+        from_chunk = leaving_t >= self.frames_heard
+        from_ring = (leaving_t >= 0) & ~from_chunk
+        leaving = np.zeros_like(entering)
+        leaving[from_chunk] = entering[leaving_t[from_chunk] - self.frames_heard]
+        leaving[from_ring] = self.ring[leaving_t[from_ring] % self.window]
+        totals = self.totals + np.cumsum(entering - leaving, axis=0)  # after each frame of the chunk
+        self.totals = totals[-1].copy()
         kept = slice(max(0, n - self.window), n)
-        self.ring[t[kept] % self.window], self.ring_weights[t[kept] % self.window] = new[kept], weights[kept]
+        self.ring[t[kept] % self.window] = entering[kept]
         self.frames_heard += n
+        sums, squares, count = totals[:, :dim], totals[:, dim : 2 * dim], totals[:, 2 * dim :]
         if self.mode == "online":
             prior = np.maximum(self.prior_frames - count, 0.0)
-            sums, squares = sums + prior * self.mean, squares + prior * (self.std**2 + self.mean**2)
+            sums, squares = sums + prior * self.mean, squares + prior * self.prior_squares
             count = count + prior
         count = np.maximum(count, 1e-10)  # a sliding window of gated-out frames only (online mode has its prior)
         mean = sums / count
