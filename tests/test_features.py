@@ -28,7 +28,7 @@ def test_fbank_equals_torchaudio_kaldi_reference(tiny_data: Path) -> None:
     assert set(feats) == set(wavs)
     for utt, path in wavs.items():
         audio, rate = sf.read(path, dtype="int16")
-        dithered = torch.from_numpy(audio.astype(np.float32)) + dither_noise(0, audio.size)  # the config's dither 1.0
+        dithered = torch.from_numpy(audio.astype(np.float32) + dither_noise(0, audio.size))  # the config's dither 1.0
         reference = kaldi.fbank(  # in float64: the exact values, which float32 implementations round differently
             dithered.double().unsqueeze(0),
             num_mel_bins=40,
@@ -57,7 +57,7 @@ def test_features_equal_torchaudio_kaldi_for_any_config(config: FeatureConfig, w
     warps, other rates and shifts; a signal shorter than one frame has no frames."""
     rng = np.random.default_rng(3)
     wave = (rng.standard_normal(config.sample_rate) * 0.1).astype(np.float32)
-    scaled = torch.from_numpy(wave) * 32768.0 + config.dither * dither_noise(0, wave.size)
+    scaled = torch.from_numpy(wave) * 32768.0 + config.dither * torch.from_numpy(dither_noise(0, wave.size))
     options = dict(
         frame_length=config.frame_length_ms, frame_shift=config.frame_shift_ms, dither=0.0,
         sample_frequency=float(config.sample_rate), num_mel_bins=config.num_mel_bins, low_freq=config.low_freq,
@@ -134,7 +134,7 @@ def test_mfcc_with_deltas(tiny_data: Path, tmp_path: Path) -> None:
     utt, matrix = next(iter(feats.items()))
     assert matrix.shape[1] == 39
     audio, _ = sf.read(read_table(data / "wav.scp")[utt], dtype="int16")
-    dithered = torch.from_numpy(audio.astype(np.float32)) + dither_noise(0, audio.size)
+    dithered = torch.from_numpy(audio.astype(np.float32) + dither_noise(0, audio.size))
     static = kaldi.mfcc(dithered.unsqueeze(0), num_ceps=13, num_mel_bins=23, dither=0.0)
     np.testing.assert_allclose(matrix[:, :13], static.numpy(), rtol=1e-5, atol=1e-4)
     assert validate_data_dir(data) == []

@@ -104,15 +104,11 @@ def _dither_table() -> np.ndarray:
     return np.random.default_rng(1).standard_normal(DITHER_TABLE_SIZE).astype(np.float32)
 
 
-def _dither_array(first_sample: int, num_samples: int) -> np.ndarray:
-    index = np.arange(first_sample, first_sample + num_samples) % DITHER_TABLE_SIZE
-    return _dither_table()[index]
-
-
-def dither_noise(first_sample: int, num_samples: int) -> torch.Tensor:
+def dither_noise(first_sample: int, num_samples: int) -> np.ndarray:
     """Unit-variance Gaussian dither for samples ``[first_sample, first_sample + num_samples)`` of a signal: a fixed
     table cycled by sample index, so a sample gets the same value whether the signal comes whole or in chunks."""
-    return torch.from_numpy(_dither_array(first_sample, num_samples))
+    index = np.arange(first_sample, first_sample + num_samples) % DITHER_TABLE_SIZE
+    return _dither_table()[index]
 
 
 PREEMPHASIS = 0.97  # Kaldi's --preemphasis-coefficient
@@ -166,7 +162,7 @@ def feature_matrix(
     its arithmetic; the FFT (numpy's is 5 times slower) and the mel product (PyTorch's threads) in PyTorch."""
     wave = np.asarray(waveform, dtype=np.float32).reshape(-1) * np.float32(32768.0)  # Kaldi works on int16 scale
     if config.dither:
-        wave += np.float32(config.dither) * _dither_array(first_sample, wave.size)
+        wave += np.float32(config.dither) * dither_noise(first_sample, wave.size)
     tables = _kaldi_tables(config) if vtln_warp == 1.0 else _build_tables(config, vtln_warp)
     window, shift = config.frame_samples()
     if wave.size < window:  # not one whole frame
