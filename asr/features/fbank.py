@@ -107,8 +107,10 @@ def _dither_table() -> np.ndarray:
 def dither_noise(first_sample: int, num_samples: int) -> np.ndarray:
     """Unit-variance Gaussian dither for samples ``[first_sample, first_sample + num_samples)`` of a signal: a fixed
     table cycled by sample index, so a sample gets the same value whether the signal comes whole or in chunks."""
-    index = np.arange(first_sample, first_sample + num_samples) % DITHER_TABLE_SIZE
-    return _dither_table()[index]
+    start = first_sample % DITHER_TABLE_SIZE
+    if start + num_samples <= DITHER_TABLE_SIZE:  # no wrap: a view of the table (the common case, a chunk)
+        return _dither_table()[start : start + num_samples]
+    return _dither_table()[np.arange(start, start + num_samples) % DITHER_TABLE_SIZE]
 
 
 PREEMPHASIS = 0.97  # Kaldi's --preemphasis-coefficient
@@ -154,6 +156,25 @@ def _kaldi_tables(config: FeatureConfig) -> _KaldiTables:
 LOG_FLOOR = float(np.finfo(np.float32).eps)  # Kaldi's floor under the mel energies before the log
 
 
+def _emphasised_frames(wave: np.ndarray, window: int, shift: int) -> np.ndarray:
+    """Kaldi's frames of ``wave`` (snip edges), each with its DC offset removed and then pre-emphasised, as a new
+    ``(frames, window)`` array. Both steps are linear, so they are taken in the other order, which needs no
+    framed copy in between: the whole signal is pre-emphasised once (``x[n] - a x[n-1]``), framed as a strided
+    view, and each frame's mean times ``1 - a`` subtracted; a frame's first sample has no predecessor in the frame
+    (Kaldi: ``x[0] - a x[0]``) and is set apart."""
+    count = 1 + (wave.size - window) // shift
+    strides = (shift * wave.itemsize, wave.itemsize)
+    frames = np.ndarray((count, window), np.float32, wave, 0, strides)  # a view of the signal
+    mean = frames.mean(axis=1, keepdims=True)
+    differences = np.empty_like(wave)
+    np.multiply(wave[:-1], np.float32(-PREEMPHASIS), out=differences[1:])
+    differences[1:] += wave[1:]
+    differences[0] = 0.0
+    emphasised = np.ndarray((count, window), np.float32, differences, 0, strides) - mean * np.float32(1 - PREEMPHASIS)
+    emphasised[:, 0] = (frames[:, 0] - mean[:, 0]) * np.float32(1 - PREEMPHASIS)
+    return emphasised
+
+
 def feature_matrix(
     waveform: np.ndarray | torch.Tensor, config: FeatureConfig, vtln_warp: float = 1.0, first_sample: int = 0
 ) -> np.ndarray:
@@ -167,13 +188,7 @@ def feature_matrix(
     window, shift = config.frame_samples()
     if wave.size < window:  # not one whole frame
         return np.zeros((0, config.dim), np.float32)
-    count, step = 1 + (wave.size - window) // shift, wave.itemsize  # snip edges
-    frames = np.lib.stride_tricks.as_strided(wave, (count, window), (shift * step, step), writeable=False)
-    frames = frames - frames.mean(axis=1, keepdims=True)  # remove the DC offset
-    emphasised = np.empty_like(frames)
-    emphasised[:, 1:] = frames[:, 1:] - np.float32(PREEMPHASIS) * frames[:, :-1]
-    emphasised[:, 0] = frames[:, 0] * np.float32(1 - PREEMPHASIS)
-    emphasised *= tables.window
+    emphasised = _emphasised_frames(wave, window, shift) * tables.window
     spectrum = torch.fft.rfft(torch.from_numpy(emphasised), n=tables.fft_size).numpy()
     power = spectrum.real**2 + spectrum.imag**2
     feats = np.log(np.maximum(torch.mm(torch.from_numpy(power), tables.mel_banks).numpy(), np.float32(LOG_FLOOR)))
