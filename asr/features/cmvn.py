@@ -148,21 +148,22 @@ class OnlineCMVN:
         n, dim = new.shape
         if self.ring.size == 0:
             self.ring, self.totals = np.zeros((self.window, 2 * dim + 1)), np.zeros(2 * dim + 1)
-        weights = self._weights(new)[:, None]
-        weighted = new * weights
-        entering = np.concatenate([weighted, weighted * new, weights], axis=1)
-        # Frame t enters the window as frame t - window leaves it: from this chunk, from the ring, or none yet.
-        t = self.frames_heard + np.arange(n)
-        leaving_t = t - self.window
-        from_chunk = leaving_t >= self.frames_heard
-        from_ring = (leaving_t >= 0) & ~from_chunk
-        leaving = np.zeros_like(entering)
-        leaving[from_chunk] = entering[leaving_t[from_chunk] - self.frames_heard]
-        leaving[from_ring] = self.ring[leaving_t[from_ring] % self.window]
-        totals = self.totals + np.cumsum(entering - leaving, axis=0)  # after each frame of the chunk
+        entering = np.empty((n, 2 * dim + 1))
+        weights = entering[:, 2 * dim :]
+        weights[:] = self._weights(new)[:, None]
+        np.multiply(new, weights, out=entering[:, :dim])
+        np.multiply(entering[:, :dim], new, out=entering[:, dim : 2 * dim])
+        # Frame t enters the window as frame t - window leaves it. The ring's row t % window holds frame
+        # t - window (zeros before the window has filled); past the first window of a long chunk, the chunk's own.
+        in_ring = min(n, self.window)
+        rows = (self.frames_heard + np.arange(in_ring)) % self.window
+        change = entering.copy()
+        change[:in_ring] -= self.ring[rows]
+        change[in_ring:] -= entering[: n - in_ring]
+        totals = np.cumsum(change, axis=0)  # after each frame of the chunk
+        totals += self.totals
         self.totals = totals[-1].copy()
-        kept = slice(max(0, n - self.window), n)
-        self.ring[t[kept] % self.window] = entering[kept]
+        self.ring[(self.frames_heard + np.arange(n - in_ring, n)) % self.window] = entering[n - in_ring :]
         self.frames_heard += n
         sums, squares, count = totals[:, :dim], totals[:, dim : 2 * dim], totals[:, 2 * dim :]
         if self.mode == "online":
