@@ -10,7 +10,9 @@ Why: a 100 ms chunk brings 3 or 4 stacked frames per layer. For so few frames Py
 products; numpy's OpenBLAS does a one-row product (``h W_hh``) in about 20 µs and the gate activations in place
 in a few more (``bench/stream_speed.py`` measures both paths side by side). The input products of a layer do
 not depend on its recurrence, so they are one product for all the chunk's frames, done by PyTorch: its BLAS
-does a 3- or 4-row product in about the time of one row, where OpenBLAS's costs two to three rows' time.
+does a 3- or 4-row product in about the time of one row, where OpenBLAS's costs two to three rows' time. The
+frame loops make about ten numpy calls per frame, into buffers and views made once: each call costs about a
+microsecond besides its arithmetic, as much as a gate's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import expit
 from torch import Tensor
 
 from gatescope.asr.models.acoustic import AcousticModel
@@ -48,8 +51,8 @@ class _Layer:
 
     w_ih: Tensor  # (input, gates * units), for PyTorch's product over all of a chunk's frames
     w_hh: np.ndarray  # (units, gates * units)
-    b_ih: np.ndarray  # (1, gates * units); for the LSTM b_ih + b_hh
-    b_hh: np.ndarray  # (1, gates * units); GRU only (its n gate keeps the recurrent bias inside r * (...))
+    b_ih: np.ndarray  # (1, gates * units): the LSTM's b_ih + b_hh; the GRU's b_ih plus b_hh's r and z parts
+    b_hn: np.ndarray  # (1, units): the GRU's recurrent n bias, which stays inside r * (h W_hn + b_hn); LSTM: empty
 
 
 @dataclass
@@ -60,20 +63,70 @@ class StackState:
     c: list[np.ndarray]
 
 
-def _sigmoid_(x: np.ndarray) -> None:
-    """In place: 1 / (1 + exp(-x)) as 0.5 * tanh(0.5 x) + 0.5 (one transcendental call, no overflow)."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
+class _FrameBuffers:
+    """Scratch rows for one frame of a layer and fixed views of their gate blocks, made once (slicing them out
+    every frame would cost as much as a gate's arithmetic)."""
+
+    def __init__(self, family: str, units: int) -> None:
+        n = units
+        self.gates = np.empty((1, (4 if family == "lstm" else 3) * n), np.float32)
+        self.recurrent = np.empty_like(self.gates)  # the GRU's h W_hh
+        if family == "lstm":  # gates ordered i, f, o, g
+            self.sigmoid, self.i, self.f, self.o = (self.gates[:, : 3 * n], self.gates[:, :n],
+                                                    self.gates[:, n : 2 * n], self.gates[:, 2 * n : 3 * n])  # fmt: skip
+            self.g = self.gates[:, 3 * n :]
+        else:  # r, z, n
+            self.sigmoid, self.r, self.z = self.gates[:, : 2 * n], self.gates[:, :n], self.gates[:, n : 2 * n]
+            self.n, self.recurrent_n = self.gates[:, 2 * n :], self.recurrent[:, 2 * n :]
+
+
+def _lstm_frames(inputs: np.ndarray, w_hh: np.ndarray, h: np.ndarray, c: np.ndarray, out: np.ndarray,
+                 buffers: _FrameBuffers) -> None:  # fmt: skip
+    """LSTM frames in place: ``inputs`` ``(frames, 4 units)`` holds each frame's ``x_t W_ih + b`` (gates i, f, o,
+    g); ``h`` and ``c`` carry the state; row t of ``out`` gets frame t's h."""
+    b = buffers
+    for t in range(inputs.shape[0]):
+        np.matmul(h, w_hh, out=b.gates)
+        np.add(b.gates, inputs[t], out=b.gates)
+        expit(b.sigmoid, out=b.sigmoid)  # i, f, o
+        np.tanh(b.g, out=b.g)
+        np.multiply(c, b.f, out=c)
+        np.multiply(b.i, b.g, out=b.i)
+        np.add(c, b.i, out=c)
+        np.tanh(c, out=h)
+        np.multiply(h, b.o, out=h)
+        out[t] = h[0]
+
+
+def _gru_frames(inputs: np.ndarray, w_hh: np.ndarray, b_hn: np.ndarray, h: np.ndarray, out: np.ndarray,
+                buffers: _FrameBuffers) -> None:  # fmt: skip
+    """GRU frames in place (cuDNN's formulation): ``inputs`` ``(frames, 3 units)`` holds each frame's
+    ``x_t W_ih + b_ih`` plus the recurrent r and z biases; ``h`` carries the state; row t of ``out`` gets frame
+    t's h."""
+    b, n = buffers, h.shape[1]
+    for t in range(inputs.shape[0]):
+        row = inputs[t : t + 1]
+        np.matmul(h, w_hh, out=b.recurrent)
+        np.add(row, b.recurrent, out=b.gates)  # r and z complete; n is set below
+        expit(b.sigmoid, out=b.sigmoid)
+        np.add(b.recurrent_n, b_hn, out=b.recurrent_n)
+        np.multiply(b.r, b.recurrent_n, out=b.recurrent_n)
+        np.add(row[:, 2 * n :], b.recurrent_n, out=b.n)
+        np.tanh(b.n, out=b.n)
+        # h = (1 - z) * n + z * h = n + z * (h - n)
+        np.subtract(h, b.n, out=h)
+        np.multiply(h, b.z, out=h)
+        np.add(h, b.n, out=h)
+        out[t] = h[0]
 
 
 class NumpyStack:
     """The recurrent stack and output layer of ``model`` (see :func:`unsupported_reason`), stepped in numpy.
 
     The weights are copied once; each stream keeps its own :class:`StackState` (:meth:`zero_state`), which
-    :meth:`step` carries on. :meth:`as_tensors` gives a state in the model's layout, ``(h_n, c_n)`` or ``(h_n,)``,
-    each ``(layers, 1, units)``."""
+    :meth:`step` carries on (one step at a time: the streams share the scratch buffers of a frame).
+    :meth:`as_tensors` gives a state in the model's layout, ``(h_n, c_n)`` or ``(h_n,)``, each
+    ``(layers, 1, units)``."""
 
     def __init__(self, model: AcousticModel) -> None:
         reason = unsupported_reason(model)
@@ -81,19 +134,23 @@ class NumpyStack:
             raise ValueError(f"the numpy streaming path does not run this model: {reason}")
         encoder = model.encoder
         self.family, self.units, self.residual = encoder.family, encoder.hidden_size, encoder.residual
+        n = self.units
         as_array = lambda t: t.detach().to(torch.float32).numpy().copy()  # noqa: E731
         # the LSTM's gates reordered from PyTorch's i, f, g, o to i, f, o, g: one sigmoid over the first three
-        order = np.r_[0 : 2 * self.units, 3 * self.units : 4 * self.units, 2 * self.units : 3 * self.units]
+        order = np.r_[0 : 2 * n, 3 * n : 4 * n, 2 * n : 3 * n]
         self.layers: list[_Layer] = []
         for layer in encoder.layers:
             assert isinstance(layer, RecurrentLayer)
             w_ih, w_hh, b_ih, b_hh = (as_array(layer.param(name, "")) for name in WEIGHT_NAMES)
             if self.family == "lstm":
-                w_ih, w_hh, b_ih, b_hh = w_ih[order], w_hh[order], (b_ih + b_hh)[order], np.zeros_like(b_hh)
+                w_ih, w_hh, bias, b_hn = w_ih[order], w_hh[order], (b_ih + b_hh)[order], np.zeros(0, np.float32)
+            else:  # the recurrent r and z biases add to the input's; the n one is multiplied by r
+                bias, b_hn = b_ih + np.r_[b_hh[: 2 * n], np.zeros(n, np.float32)], b_hh[2 * n :]
             w_ih_t = torch.from_numpy(np.ascontiguousarray(w_ih.T))
-            self.layers.append(_Layer(w_ih_t, np.ascontiguousarray(w_hh.T), b_ih[None], b_hh[None]))
+            self.layers.append(_Layer(w_ih_t, np.ascontiguousarray(w_hh.T), bias[None], b_hn[None]))
         self.w_out = np.ascontiguousarray(as_array(model.output.weight).T)
         self.b_out = as_array(model.output.bias)
+        self.buffers = _FrameBuffers(self.family, n)
 
     def zero_state(self) -> StackState:
         """The state a stream starts from."""
@@ -110,48 +167,16 @@ class NumpyStack:
         moves on to the last of them."""
         x = np.ascontiguousarray(frames, dtype=np.float32)
         gates = 4 if self.family == "lstm" else 3
-        recurrent = np.empty((1, gates * self.units), np.float32)  # the per-frame buffer of h W_hh
         for k, layer in enumerate(self.layers):
             inputs = np.empty((x.shape[0], gates * self.units), np.float32)  # x_t W_ih + b of every frame
             torch.mm(torch.from_numpy(x), layer.w_ih, out=torch.from_numpy(inputs))
             inputs += layer.b_ih
             out = np.empty((x.shape[0], self.units), np.float32)
-            for t in range(x.shape[0]):
-                np.matmul(state.h[k], layer.w_hh, out=recurrent)
-                if self.family == "lstm":
-                    self._lstm_frame(inputs[t : t + 1], recurrent, state.h[k], state.c[k])
-                else:
-                    recurrent += layer.b_hh
-                    self._gru_frame(inputs[t : t + 1], recurrent, state.h[k])
-                out[t] = state.h[k][0]
+            if self.family == "lstm":
+                _lstm_frames(inputs, layer.w_hh, state.h[k], state.c[k], out, self.buffers)
+            else:
+                _gru_frames(inputs, layer.w_hh, layer.b_hn, state.h[k], out, self.buffers)
             x = out + x if self.residual and out.shape[1] == x.shape[1] else out
         logits = x @ self.w_out + self.b_out
         top = logits.max(axis=1, keepdims=True)
         return logits - (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))
-
-    def _lstm_frame(self, gates: np.ndarray, recurrent: np.ndarray, h: np.ndarray, c: np.ndarray) -> None:
-        """One LSTM frame in place: ``gates`` holds ``x_t W_ih + b``, ``recurrent`` ``h W_hh``, gates in the
-        order i, f, o, g."""
-        n = self.units
-        gates += recurrent
-        _sigmoid_(gates[:, : 3 * n])  # i, f, o
-        np.tanh(gates[:, 3 * n :], out=gates[:, 3 * n :])  # g
-        c *= gates[:, n : 2 * n]
-        c += gates[:, :n] * gates[:, 3 * n :]
-        np.tanh(c, out=h)
-        h *= gates[:, 2 * n : 3 * n]
-
-    def _gru_frame(self, inputs: np.ndarray, recurrent: np.ndarray, h: np.ndarray) -> None:
-        """One GRU frame in place (cuDNN's formulation): ``inputs`` holds ``x_t W_ih + b_ih``, ``recurrent``
-        ``h W_hh + b_hh``."""
-        n = self.units
-        rz = inputs[:, : 2 * n]
-        rz += recurrent[:, : 2 * n]
-        _sigmoid_(rz)
-        new = inputs[:, 2 * n :]
-        new += rz[:, :n] * recurrent[:, 2 * n :]
-        np.tanh(new, out=new)
-        # h = (1 - z) * n + z * h = n + z * (h - n)
-        h -= new
-        h *= rz[:, n:]
-        h += new
