@@ -74,7 +74,8 @@ class _Network:
     the faster for a few frames at a time), otherwise through the model's PyTorch forward pass."""
 
     def __init__(self, model: AcousticModel, stack: NumpyStack | None) -> None:
-        self.model, self.stack, self.pending = model, stack, torch.zeros(0, model.input_dim)
+        self.model, self.stack = model, stack
+        self.pending = np.zeros((0, model.input_dim), np.float32)  # frames short of a whole stack
         self.stack_state = stack.zero_state() if stack is not None else None
         self.torch_state: tuple[Tensor, ...] | None = None
         self.started = False
@@ -88,23 +89,25 @@ class _Network:
             return self.stack.as_tensors(self.stack_state)
         return self.torch_state
 
-    def step(self, frames: Tensor, final: bool = False) -> Tensor:
+    def step(self, frames: np.ndarray, final: bool = False) -> np.ndarray:
         """Log-probs ``(out_frames, tokens)`` for the complete stacks in ``pending + frames`` (all, zero-padded,
         when ``final``)."""
         k = self.model.frame_stack
-        joined = torch.cat([self.pending, frames])
+        joined = np.concatenate([self.pending, frames]) if self.pending.shape[0] else frames
         usable = joined.shape[0] if final else joined.shape[0] // k * k
         self.pending = joined[usable:]
         if usable == 0:
-            return torch.zeros(0, self.model.num_tokens)
+            return np.zeros((0, self.model.num_tokens), np.float32)
         self.started = True
         if self.stack is not None and self.stack_state is not None:
-            stacks = self.model.stack_frames(joined[:usable].unsqueeze(0))[0]
-            return torch.from_numpy(self.stack.step(stacks.numpy(), self.stack_state))
+            whole = joined[:usable]
+            if usable % k:  # the last, partial stack of a stream's end: zero-padded, as the model's stack_frames
+                whole = np.concatenate([whole, np.zeros((k - usable % k, whole.shape[1]), np.float32)])
+            return self.stack.step(whole.reshape(-1, k * whole.shape[1]), self.stack_state)
         with torch.inference_mode(), _without_onednn():
-            out = self.model(joined[:usable].unsqueeze(0), None, self.torch_state)
+            out = self.model(torch.from_numpy(joined[:usable]).unsqueeze(0), None, self.torch_state)
         self.torch_state = out.final_state
-        return out.log_probs[0]
+        return out.log_probs[0].numpy()
 
 
 class Recognizer:
@@ -211,7 +214,7 @@ class Recognizer:
 
     def finish(self) -> list[Event]:
         """End of the stream: decode what is buffered (a partial last stack, zero-padded) and emit the final."""
-        log_probs = self.network.step(torch.zeros(0, self.model.input_dim), final=True)
+        log_probs = self.network.step(np.zeros((0, self.model.input_dim), np.float32), final=True)
         events = self._search(log_probs)
         if self._segment_text():
             events.append(self._final())
@@ -234,13 +237,13 @@ class Recognizer:
             out.append(float(torch.stack(diff).sum().sqrt()))
         return out
 
-    def _front(self, front: OnlineFeatures, cmvn: OnlineCMVN, samples: np.ndarray) -> Tensor:
-        return torch.from_numpy(cmvn.apply(front.accept(samples)))
+    def _front(self, front: OnlineFeatures, cmvn: OnlineCMVN, samples: np.ndarray) -> np.ndarray:
+        return cmvn.apply(front.accept(samples))
 
-    def _search(self, log_probs: Tensor) -> list[Event]:
+    def _search(self, log_probs: np.ndarray) -> list[Event]:
         """Advance the search over new frames; a segment ends where the blank run reaches the endpoint."""
         events: list[Event] = []
-        best = log_probs.argmax(dim=-1).tolist()
+        best = log_probs.argmax(axis=-1).tolist()
         pending = 0  # first frame not yet given to the beam decoder
         for i, token in enumerate(best):
             if token not in self.silence:
@@ -256,15 +259,14 @@ class Recognizer:
                 pending = i + 1
                 events.append(self._final())
         self._feed(log_probs[pending:])
-        if log_probs.shape[0] and self._segment_text():
-            events.append(
-                Event("partial", self._segment_text(), self._time(self.segment_start), self._time(self.frames))
-            )
+        text = self._segment_text() if log_probs.shape[0] else ""
+        if text:
+            events.append(Event("partial", text, self._time(self.segment_start), self._time(self.frames)))
         return events
 
-    def _feed(self, frames: Tensor) -> None:
+    def _feed(self, frames: np.ndarray) -> None:
         if self.decoder is not None and frames.shape[0]:
-            self.decoder.decode_step(frames.float().contiguous())
+            self.decoder.decode_step(torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)))
 
     def _segment_ids(self) -> list[int]:
         if self.decoder is None:
