@@ -151,6 +151,21 @@ def test_the_package_table_pins_every_resource() -> None:
         assert len(digest.partition("@")[0]) == {"md5": 32, "sha256": 64, "git-tree": 40}[algorithm]
 
 
+SHARED_NOISE = Path(__file__).resolve().parents[2] / "shared" / "data" / "noise" / "doing_the_dishes.wav"
+
+
+@pytest.mark.skipif(not SHARED_NOISE.is_file(), reason="needs Speech Commands' doing_the_dishes.wav beside the clone")
+def test_the_pinned_recorded_noise_is_the_speech_commands_file(tmp_path: Path) -> None:
+    """The SHA-256 pinned for the demo's recorded noise is that of Speech Commands' own file (a copy of it from
+    the dataset, our fixture data); a file with one byte changed fails it."""
+    resource = load_resources(conf_path("downloads.yaml"))["noise-dishes"]
+    assert verify(SHARED_NOISE, resource.checksum)
+    changed = bytearray(SHARED_NOISE.read_bytes())
+    changed[1000] ^= 1
+    (tmp_path / "changed.wav").write_bytes(bytes(changed))
+    assert not verify(tmp_path / "changed.wav", resource.checksum)
+
+
 def _repository_files() -> dict[str, bytes]:
     """A small repository: a nested folder, names whose git order differs from plain sorting, an executable."""
     return {

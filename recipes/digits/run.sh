@@ -83,13 +83,19 @@ fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: noise-robustness report with the PocketSphinx anchor (babble from the training speakers)"
-  noises=white,pink,babble
-  if [ -n "$noise_dir" ]; then
-    noises=$noises,file:$noise_dir
-  else
-    log "recorded-noise condition skipped (pass --noise-dir DIR with recorded noises)"
-  fi
   quiet=$([ "$progress" = true ] || echo --quiet)
+  noises=white,pink,babble
+  recorded=$noise_dir
+  if [ -z "$recorded" ]; then  # no local copy: one pinned recording (Speech Commands' doing_the_dishes, CC BY 4.0)
+    if gatescope download noise-dishes --out downloads/noise $quiet > /dev/null; then
+      recorded=$(pwd)/downloads/noise/doing_the_dishes.wav
+    fi
+  fi
+  if [ -n "$recorded" ]; then
+    noises=$noises,file:$recorded
+  else
+    log "recorded-noise condition skipped: no download (pass --noise-dir DIR with recorded noises)"
+  fi
   gatescope robustness --model exp/lstm --model exp/gru --data data/test --out exp/robustness \
     --noise $noises --snr clean,20,10,5,0 --babble-data data/train $quiet
 fi
