@@ -113,11 +113,13 @@ def score_recordings(
     ``hyp.txt``, ``ref.txt`` and ``result.json`` there.
 
     ``speaker_adapt`` streams each speaker's recordings (``utt2spk``) one after another in a seeded random order,
-    as one session at a microphone would bring them, with the online CMVN history carried from one to the next
-    (``cmvn`` defaults to ``online`` then); each recording is still decoded from a fresh recurrent state."""
+    as one session at a microphone would bring them, with the CMVN history carried from one to the next (the
+    default CMVN, as the model was trained, is ``online`` for per-speaker CMVN, ``sliding`` for per-utterance or
+    sliding, and ``none`` for a model trained without: there is nothing to adapt); each recording is still decoded
+    from a fresh recurrent state."""
     if out_dir is not None:
         refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
-    recognizer = Recognizer(model, cmvn=cmvn or ("online" if speaker_adapt else None), endpoint_ms=0)
+    recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0)
     target = str(recognizer.model.train_config.get("target", "phones"))
     refs: dict[str, list[str]] = {}
     hyps: dict[str, list[str]] = {}

@@ -152,7 +152,7 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
     score.add_argument("--out", type=Path, help="write hyp.txt, ref.txt and result.json here")
     score.add_argument(
         "--cmvn", choices=STREAM_CMVN_CHOICES,
-        help="as gatescope stream (default: as the model was trained; online with --speaker-adapt)",
+        help="as gatescope stream (default: as the model was trained)",
     )  # fmt: skip
     score.add_argument(
         "--lead-silence", type=nonnegative_float, default=0.0, metavar="SECONDS",
@@ -161,6 +161,6 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     score.add_argument(
         "--speaker-adapt", action="store_true",
-        help="stream each speaker's recordings (utt2spk) in turn, in a seeded random order, carrying the online "
-        "CMVN statistics from one to the next as a microphone session would (each decoded from a fresh state)",
+        help="stream each speaker's recordings (utt2spk) in turn, in a seeded random order, carrying the CMVN "
+        "statistics from one to the next as a microphone session would (each decoded from a fresh state)",
     )  # fmt: skip
