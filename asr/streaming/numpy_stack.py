@@ -71,13 +71,12 @@ class _FrameBuffers:
         n = units
         self.gates = np.empty((1, (4 if family == "lstm" else 3) * n), np.float32)
         self.recurrent = np.empty_like(self.gates)  # the GRU's h W_hh
+        blocks = [self.gates[:, k * n : (k + 1) * n] for k in range(self.gates.shape[1] // n)]
         if family == "lstm":  # gates ordered i, f, o, g
-            self.sigmoid, self.i, self.f, self.o = (self.gates[:, : 3 * n], self.gates[:, :n],
-                                                    self.gates[:, n : 2 * n], self.gates[:, 2 * n : 3 * n])  # fmt: skip
-            self.g = self.gates[:, 3 * n :]
+            self.sigmoid, (self.i, self.f, self.o, self.g) = self.gates[:, : 3 * n], blocks
         else:  # r, z, n
-            self.sigmoid, self.r, self.z = self.gates[:, : 2 * n], self.gates[:, :n], self.gates[:, n : 2 * n]
-            self.n, self.recurrent_n = self.gates[:, 2 * n :], self.recurrent[:, 2 * n :]
+            self.sigmoid, (self.r, self.z, self.n) = self.gates[:, : 2 * n], blocks
+            self.recurrent_n = self.recurrent[:, 2 * n :]
 
 
 def _lstm_frames(inputs: np.ndarray, w_hh: np.ndarray, h: np.ndarray, c: np.ndarray, out: np.ndarray,
