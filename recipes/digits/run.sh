@@ -85,12 +85,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: noise-robustness report with the PocketSphinx anchor (babble from the training speakers)"
   quiet=$([ "$progress" = true ] || echo --quiet)
   noises=white,pink,babble
-  recorded=$noise_dir
-  if [ -z "$recorded" ]; then  # no local copy: one pinned recording (Speech Commands' doing_the_dishes, CC BY 4.0)
-    if gatescope download noise-dishes --out downloads/noise $quiet > /dev/null; then
-      recorded=$(pwd)/downloads/noise/doing_the_dishes.wav
-    fi
-  fi
+  recorded=$(recorded_noise "$noise_dir")  # --noise-dir, else one pinned recording downloaded (recipes/path.sh)
   if [ -n "$recorded" ]; then
     noises=$noises,file:$recorded
   else

@@ -132,13 +132,8 @@ fi
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   begin 7 "noise-robustness report on the test set (white, pink, babble, recorded noise, reverb; bursts)"
   noises=white,pink,babble
-  recorded=$noise_dir
-  if [ -z "$recorded" ]; then  # no local copy: one pinned recording (Speech Commands' doing_the_dishes, CC BY 4.0)
-    log "recorded noise: download Speech Commands' doing_the_dishes.wav (3 MB, pinned SHA-256) -> downloads/noise"
-    if gatescope download noise-dishes --out downloads/noise --quiet > /dev/null; then
-      recorded=$(pwd)/downloads/noise/doing_the_dishes.wav
-    fi
-  fi
+  [ -n "$noise_dir" ] || log "recorded noise: download Speech Commands' doing_the_dishes.wav (3 MB, pinned SHA-256) -> downloads/noise"
+  recorded=$(recorded_noise "$noise_dir")
   if [ -n "$recorded" ]; then
     noises=$noises,file:$recorded
   else
