@@ -63,9 +63,9 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="generate the synthetic read-speech corpus in TIMIT's layout",
         description="Generate a synthetic English read-speech corpus in TIMIT's layout\n"
         "(OUT_DIR/{TRAIN,TEST}/DR<n>/<SPEAKER>/<UTT>.{WAV,PHN,WRD,TXT}) with exact phone\n"
-        "alignments, spoken by eSpeak NG voices and flite's voices of real CMU ARCTIC speakers\n"
-        "(speakers take turns by pairs). Same seed, same corpus byte for byte; a re-run skips\n"
-        "finished utterances.",
+        "alignments, spoken by eSpeak NG voices, flite's and festival's voices of real CMU ARCTIC\n"
+        "speakers and Piper's neural voice of a real speaker (speakers take turns by pairs).\n"
+        "Same seed, same corpus byte for byte; a re-run skips finished utterances.",
         examples=[
             "gatescope corpus synth corpus/ --speakers 8 --test-speakers 2 --utts-per-speaker 10 --seed 0 --jobs 2",
             "gatescope corpus synth corpus_espeak/ --speakers 8 --utts-per-speaker 5 --backends espeak",
@@ -89,8 +89,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     synth.add_argument(
         "--backends", default="auto",
-        help="synthesizers, comma-separated, of espeak, flite, festival (default auto: every one installed, each\n"
-        "missing one skipped with one line naming its Debian package)",
+        help="synthesizers, comma-separated, of espeak, flite, festival, piper (default auto: every one\n"
+        "installed, each missing one skipped with one line naming its package)",
     )  # fmt: skip
 
     wsj = add_command(

@@ -35,7 +35,7 @@ from gatescope.asr.corpora.synth.espeak import PhonemeEvent, Synthesis
 from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
 
-_STRESS_MARKS = "',%="
+STRESS_MARKS = "',%="
 CLOSURE_OF = {
     "p": "pcl",
     "t": "tcl",
@@ -130,7 +130,7 @@ def align(
     raw: list[list] = []
     for k, event in enumerate(events):
         end = events[k + 1].sample if k + 1 < len(events) else num_samples
-        symbol = event.symbol.lstrip(_STRESS_MARKS)
+        symbol = event.symbol.lstrip(STRESS_MARKS)
         if symbol not in symbol_map:
             raise InputError(f"eSpeak phoneme {symbol!r} has no TIMIT label in conf/espeak_timit.map")
         is_pause = symbol_map[symbol] == ("pau",)

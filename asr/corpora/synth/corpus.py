@@ -30,6 +30,8 @@ from gatescope.asr.corpora.synth.festival import FestivalVoice
 from gatescope.asr.corpora.synth.festival import speak as festival_speak
 from gatescope.asr.corpora.synth.flite import FliteVoice, word_phones
 from gatescope.asr.corpora.synth.flite import synthesize as flite_synthesize
+from gatescope.asr.corpora.synth.piper import PAUSE, PiperVoice, phonemize
+from gatescope.asr.corpora.synth.piper import synthesize as piper_synthesize
 from gatescope.asr.corpora.synth.speakers import Speaker, make_speakers
 from gatescope.asr.corpora.synth.text import Lexicon, SentenceGenerator
 from gatescope.asr.corpora.synth.timed import TimedSynthesis, align_timed
@@ -126,6 +128,7 @@ class _Worker:
         self.sentences = SentenceGenerator(Lexicon.load(lexicon_path(config)))
         self.symbol_map = load_symbol_map(conf_path("espeak_timit.map"))
         self.radio_map = load_symbol_map(conf_path("radio_timit.map"))  # flite and festival
+        self.piper_map = {**self.symbol_map, PAUSE: (PAUSE,)}  # Piper reads eSpeak's phonemes
 
     @classmethod
     def init(cls, config: SynthCorpusConfig, out_dir: Path) -> None:
@@ -220,6 +223,11 @@ def _speak(
         elif isinstance(voice, FliteVoice):
             synthesis = flite_synthesize(text, voice)
             words_alone = partial(word_phones, voice_name=voice.voice)
+        elif isinstance(voice, PiperVoice):
+            prompt = run_isolated(phonemize, text, tokens)
+            seed = [worker.config.seed, speaker_index, k, 2]
+            synthesis = piper_synthesize(prompt, voice, seed, f"piper ({text!r})")
+            return text, synthesis, align_timed(synthesis, tokens, worker.piper_map, prompt.words_alone.__getitem__)
         else:
             raise InputError(f"no synthesizer for a {type(voice).__name__}")
         return text, synthesis, align_timed(synthesis, tokens, worker.radio_map, words_alone)

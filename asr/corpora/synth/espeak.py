@@ -35,6 +35,7 @@ _PARAM_RATE = 1
 _PARAM_PITCH = 3
 _PARAM_RANGE = 4
 _PHONEME_SEPARATOR = ord("|") << 8  # espeak_TextToPhonemes: bits 8-23 hold the separator character
+_PHONEMES_IPA = 0x02  # espeak_TextToPhonemes: IPA instead of eSpeak's own phoneme names
 
 
 class _EventId(ctypes.Union):
@@ -169,6 +170,19 @@ class Espeak:
             result = self._lib.espeak_TextToPhonemes(ctypes.byref(buffer), _CHARS_UTF8, _PHONEME_SEPARATOR)
             symbols += [p for chunk in (result or b"").decode().split() for p in chunk.split("|") if p]
         return symbols
+
+    def clause_phonemes(self, text: str, settings: VoiceSettings, ipa: bool = False) -> list[str]:
+        """eSpeak's phonemization of ``text``, one string per clause (the library stops at each clause's
+        punctuation, which it drops): phonemes separated by ``|``, words by a space, stress marks kept; IPA
+        (as Piper's voices read it) where ``ipa``, else eSpeak's phoneme names."""
+        self.set_voice(settings)
+        buffer = ctypes.c_char_p(text.encode())
+        mode = _PHONEME_SEPARATOR | (_PHONEMES_IPA if ipa else 0)
+        clauses: list[str] = []
+        while buffer.value:
+            result = self._lib.espeak_TextToPhonemes(ctypes.byref(buffer), _CHARS_UTF8, mode)
+            clauses.append((result or b"").decode().strip())
+        return clauses
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Synthesis:
         """Speak ``text`` (plain text, UTF-8) and return int16 audio with phoneme and word events.

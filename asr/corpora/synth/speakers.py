@@ -1,6 +1,6 @@
-"""Synthetic speakers, named like TIMIT speakers: an eSpeak voice variant with its own pitch, range and rate, or a
-flite or festival voice with its own duration stretch, F0 and vocal-tract length (``conf/synth_voices.yaml`` gives
-the ranges).
+"""Synthetic speakers, named like TIMIT speakers: an eSpeak voice variant with its own pitch, range and rate,
+or a flite, festival or Piper voice with its own duration stretch, F0 and vocal-tract length
+(``conf/synth_voices.yaml`` gives the ranges).
 
 Speaker ids are a sex letter, ``V`` and a number (``FV001``, ``MV002``): five characters as in TIMIT, so the
 real-TIMIT tooling (dialect-region folders, speaker lists, utterance prefixes) applies unchanged.
@@ -17,17 +17,19 @@ import yaml
 from gatescope.asr.corpora.synth.espeak import VoiceSettings
 from gatescope.asr.corpora.synth.festival import FestivalVoice
 from gatescope.asr.corpora.synth.flite import FliteVoice
+from gatescope.asr.corpora.synth.piper import PiperVoice
 from gatescope.asr.corpora.synth.timed import TimedVoice
 from gatescope.errors import ConfigError, InputError
 
 NUM_DIALECT_REGIONS = 8
-BACKENDS = ("espeak", "flite", "festival")
-_TIMED_VOICES: dict[str, type[TimedVoice]] = {"flite": FliteVoice, "festival": FestivalVoice}
+BACKENDS = ("espeak", "flite", "festival", "piper")
+_TIMED_VOICES: dict[str, type[TimedVoice]] = {"flite": FliteVoice, "festival": FestivalVoice, "piper": PiperVoice}
 
 
 @dataclass(frozen=True)
 class Speaker:
-    """A synthetic speaker: id, sex, split, dialect region and the eSpeak, flite or festival voice that makes it."""
+    """A synthetic speaker: id, sex, split, dialect region and the eSpeak, flite, festival or Piper voice that makes
+    it."""
 
     speaker_id: str  # e.g. "FV003"
     sex: str  # "f" or "m"
@@ -37,7 +39,7 @@ class Speaker:
 
     @property
     def backend(self) -> str:
-        """The synthesizer that speaks for this speaker: "espeak", "flite" or "festival"."""
+        """The synthesizer that speaks for this speaker: "espeak", "flite", "festival" or "piper"."""
         return self.voice.backend if isinstance(self.voice, TimedVoice) else "espeak"
 
     @property
@@ -68,13 +70,15 @@ def _espeak_voice(raw: dict, path: Path, sex: str, variant: str, rng: np.random.
 def _timed_voice(
     raw: dict, path: Path, sex: str, name: str, rng: np.random.Generator, kind: type[TimedVoice]
 ) -> TimedVoice:
-    """A flite or festival speaker: draws from the ``<backend>_*`` ranges; a voice listed in ``<backend>_fixed_f0``
-    (``_fixed_stretch``) ignores that setting, so none is claimed for it (the draw is still made, so the speakers
-    after it keep theirs)."""
+    """A flite, festival or Piper speaker: draws from the ``<backend>_*`` ranges; a voice listed in
+    ``<backend>_fixed_f0`` (``_fixed_stretch``) ignores that setting, so none is claimed for it (the draw is still
+    made, so the speakers after it keep theirs). ``<backend>_male_vtl`` / ``_female_vtl``, where given, replace
+    ``<backend>_vtl`` for that sex (one recorded voice made into speakers of both)."""
     key = kind.backend
     f0 = _range(raw, f"{key}_{'male' if sex == 'm' else 'female'}_f0", path, float)
     f0_stddev, stretch = _range(raw, f"{key}_f0_stddev", path, float), _range(raw, f"{key}_stretch", path, float)
-    vtl = _range(raw, f"{key}_vtl", path, float)
+    sex_vtl = f"{key}_{'male' if sex == 'm' else 'female'}_vtl"
+    vtl = _range(raw, sex_vtl if sex_vtl in raw else f"{key}_vtl", path, float)
     follows_f0 = name not in str(raw.get(f"{key}_fixed_f0", "")).split()
     follows_stretch = name not in str(raw.get(f"{key}_fixed_stretch", "")).split()
     drawn_stretch = round(float(rng.uniform(*stretch)), 3)

@@ -1,5 +1,5 @@
-"""Alignment for synthesizers that print every segment with its end time: flite (``-psdur``) and festival (its
-Segment relation).
+"""Alignment for synthesizers that give every segment with its end time: flite (``-psdur``), festival (its
+Segment relation) and Piper (its duration predictor's frame counts).
 
 In: a :class:`TimedSynthesis` (audio plus each segment's symbol and end sample), the prompt's tokens, the
 backend's symbol map (``conf/<backend>_timit.map``) and the phones of each word said alone. Out: an
@@ -102,7 +102,7 @@ def align_timed(
     start, k = 0, 0
     for symbol, printed_end in synthesis.segments:
         if symbol not in symbol_map:
-            raise InputError(f"{synthesis.backend} phone {symbol!r} has no TIMIT label in conf/radio_timit.map")
+            raise InputError(f"{synthesis.backend} phone {symbol!r} has no TIMIT label in the backend's phone map")
         end = min(printed_end, num_samples)  # the last end, rounded, can pass the audio's end by a sample
         if end <= start and symbol == "pau":
             continue
