@@ -153,20 +153,28 @@ class OnlineCMVN:
         weights[:] = self._weights(new)[:, None]
         np.multiply(new, weights, out=entering[:, :dim])
         np.multiply(entering[:, :dim], new, out=entering[:, dim : 2 * dim])
+        counted_before = self.totals[2 * dim]
         # Frame t enters the window as frame t - window leaves it. The ring's row t % window holds frame
         # t - window (zeros before the window has filled); past the first window of a long chunk, the chunk's own.
-        in_ring = min(n, self.window)
-        rows = (self.frames_heard + np.arange(in_ring)) % self.window
-        change = entering.copy()
-        change[:in_ring] -= self.ring[rows]
-        change[in_ring:] -= entering[: n - in_ring]
+        start = self.frames_heard % self.window
+        if start + n <= self.window:  # the usual chunk: its rows of the ring are one slice
+            change = entering - self.ring[start : start + n]
+            self.ring[start : start + n] = entering
+        else:
+            in_ring = min(n, self.window)
+            rows = (self.frames_heard + np.arange(in_ring)) % self.window
+            change = entering.copy()
+            change[:in_ring] -= self.ring[rows]
+            change[in_ring:] -= entering[: n - in_ring]
+            self.ring[(self.frames_heard + np.arange(n - in_ring, n)) % self.window] = entering[n - in_ring :]
         totals = np.cumsum(change, axis=0)  # after each frame of the chunk
         totals += self.totals
         self.totals = totals[-1].copy()
-        self.ring[(self.frames_heard + np.arange(n - in_ring, n)) % self.window] = entering[n - in_ring :]
         self.frames_heard += n
         sums, squares, count = totals[:, :dim], totals[:, dim : 2 * dim], totals[:, 2 * dim :]
-        if self.mode == "online":
+        # the prior tops up the count to prior_frames; no frame of the chunk can need it once at least
+        # prior_frames + n frames were counted before it (each frame lowers the count by at most one)
+        if self.mode == "online" and counted_before < self.prior_frames + n:
             prior = np.maximum(self.prior_frames - count, 0.0)
             sums, squares = sums + prior * self.mean, squares + prior * self.prior_squares
             count = count + prior

@@ -82,30 +82,33 @@ class _FrameBuffers:
 def _lstm_frames(inputs: np.ndarray, w_hh: np.ndarray, h: np.ndarray, c: np.ndarray, out: np.ndarray,
                  buffers: _FrameBuffers) -> None:  # fmt: skip
     """LSTM frames in place: ``inputs`` ``(frames, 4 units)`` holds each frame's ``x_t W_ih + b`` (gates i, f, o,
-    g); ``h`` and ``c`` carry the state; row t of ``out`` gets frame t's h."""
-    b = buffers
+    g); ``h`` and ``c`` carry the state; row t of ``out`` gets frame t's h (computed there: the previous row is the
+    next frame's h, and ``h`` gets the last row once)."""
+    b, previous = buffers, h
     for t in range(inputs.shape[0]):
-        np.matmul(h, w_hh, out=b.gates)
+        current = out[t : t + 1]
+        np.matmul(previous, w_hh, out=b.gates)
         np.add(b.gates, inputs[t], out=b.gates)
         expit(b.sigmoid, out=b.sigmoid)  # i, f, o
         np.tanh(b.g, out=b.g)
         np.multiply(c, b.f, out=c)
         np.multiply(b.i, b.g, out=b.i)
         np.add(c, b.i, out=c)
-        np.tanh(c, out=h)
-        np.multiply(h, b.o, out=h)
-        out[t] = h[0]
+        np.tanh(c, out=current)
+        np.multiply(current, b.o, out=current)
+        previous = current
+    h[:] = previous
 
 
 def _gru_frames(inputs: np.ndarray, w_hh: np.ndarray, b_hn: np.ndarray, h: np.ndarray, out: np.ndarray,
                 buffers: _FrameBuffers) -> None:  # fmt: skip
     """GRU frames in place (cuDNN's formulation): ``inputs`` ``(frames, 3 units)`` holds each frame's
     ``x_t W_ih + b_ih`` plus the recurrent r and z biases; ``h`` carries the state; row t of ``out`` gets frame
-    t's h."""
-    b, n = buffers, h.shape[1]
+    t's h (computed there, as for the LSTM)."""
+    b, n, previous = buffers, h.shape[1], h
     for t in range(inputs.shape[0]):
-        row = inputs[t : t + 1]
-        np.matmul(h, w_hh, out=b.recurrent)
+        row, current = inputs[t : t + 1], out[t : t + 1]
+        np.matmul(previous, w_hh, out=b.recurrent)
         np.add(row, b.recurrent, out=b.gates)  # r and z complete; n is set below
         expit(b.sigmoid, out=b.sigmoid)
         np.add(b.recurrent_n, b_hn, out=b.recurrent_n)
@@ -113,10 +116,11 @@ def _gru_frames(inputs: np.ndarray, w_hh: np.ndarray, b_hn: np.ndarray, h: np.nd
         np.add(row[:, 2 * n :], b.recurrent_n, out=b.n)
         np.tanh(b.n, out=b.n)
         # h = (1 - z) * n + z * h = n + z * (h - n)
-        np.subtract(h, b.n, out=h)
-        np.multiply(h, b.z, out=h)
-        np.add(h, b.n, out=h)
-        out[t] = h[0]
+        np.subtract(previous, b.n, out=current)
+        np.multiply(current, b.z, out=current)
+        np.add(current, b.n, out=current)
+        previous = current
+    h[:] = previous
 
 
 class NumpyStack:
