@@ -4,7 +4,7 @@
 #
 #   recipes/synth/run.sh [--stage N] [--stop-stage N] [--jobs J] [--speakers S] [--utts-per-speaker U] [--seed X]
 #                        [--progress true|false] [--noise-dir DIR] [--mct true|false] [--fsdd DIR]
-#                        [--backends espeak,flite|auto|...]
+#                        [--backends espeak,flite,piper|auto|...]
 #
 # The robustness report's recorded-noise condition uses --noise-dir DIR (recorded noises, e.g. Speech Commands'
 # _background_noise_ folder, CC BY 4.0), else one recording of it downloaded from a pinned source (3 MB, SHA-256);
@@ -30,7 +30,7 @@ utts_per_speaker=25
 seed=0
 progress=true
 mct=false
-backends=espeak,flite  # festival's voices measured worse on real speech here (README "Real speech"); auto: all installed
+backends=espeak,flite,piper  # festival's voices measured worse on real speech here, Piper's better (README "Real speech")
 fsdd=  # real recordings for the real-speech check (FSDD's recordings/ folder); none: the check is skipped
 noise_dir=  # a folder of recorded noises for the robustness stage; none: that condition is skipped
 
@@ -59,9 +59,9 @@ finish_stage() { [ -z "$stage_name" ] || log "$stage_name done in $((SECONDS - s
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   begin 0 "synthetic corpus -> $corpus"
-  if [ "$backends" = espeak,flite ] && ! command -v flite > /dev/null; then
-    backends=espeak
-    log "flite is not installed: eSpeak NG speaks alone (make setup installs flite as root)"
+  if [[ ",$backends," == *,flite,* ]] && ! command -v flite > /dev/null; then
+    backends=$(echo ",$backends," | sed 's/,flite,/,/; s/^,//; s/,$//')
+    log "flite is not installed: the corpus is spoken by $backends (make setup installs flite as root)"
   fi
   gatescope corpus synth $corpus --speakers $speakers --test-speakers $test_speakers --backends $backends \
     --utts-per-speaker $utts_per_speaker --seed $seed --jobs $jobs
