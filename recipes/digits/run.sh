@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Digits that stream: unidirectional (streamable) LSTM and GRU word-CTC models over the ten digit words, trained on
-# synthetic spoken digits and digit strings from many voices (eSpeak NG and flite, recipes/digits/conf/
+# synthetic spoken digits and digit strings from many voices (eSpeak NG, flite, festival and Piper, recipes/digits/conf/
 # digits_lexicon.yaml) plus the real training speakers of the Free Spoken Digit Dataset (CC BY-SA 4.0, its
 # recordings/ folder given by --fsdd DIR, else downloaded: release v1.0.10, pinned by its git tree hash), and tested
 # on FSDD's held-out speaker, clean and under noise, with PocketSphinx's digit grammar decoding the same noisy audio
@@ -21,7 +21,7 @@ fsdd=
 test_speaker=theo
 progress=true
 noise_dir=
-synth_speakers=48  # synthetic voices (half eSpeak NG, half flite where it is installed), 30 prompts each
+synth_speakers=48  # synthetic voices (eSpeak NG, flite, festival and Piper in turn, where installed), 30 prompts each
 
 . "$(dirname "$0")/../parse_options.sh"
 for name in fsdd noise_dir; do  # folders given on the command line, made absolute before the recipe cds

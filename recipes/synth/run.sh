@@ -30,7 +30,7 @@ utts_per_speaker=25
 seed=0
 progress=true
 mct=false
-backends=espeak,flite,piper  # festival's voices measured worse on real speech here, Piper's better (README "Real speech")
+backends=espeak,flite,piper  # festival measured worse on real speech here, Piper better (README "Real speech")
 fsdd=  # real recordings for the real-speech check (FSDD's recordings/ folder); none: the check is skipped
 noise_dir=  # a folder of recorded noises for the robustness stage; none: that condition is skipped
 
