@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import torch
@@ -144,8 +143,6 @@ class RecurrentStack(nn.Module):
         if isinstance(state, Tensor):
             state = (state,)
         state = state if state is not None else self.initial_state(x.shape[0], x.device, x.dtype)
-        if return_states and not step_by_step and self._records_in_parallel(x):
-            return self._recorded_in_parallel(x, lengths, state)
         fast = self.uses_fast_path and not return_states and not step_by_step
         finals: list[LayerState] = []
         records: list[dict[str, Tensor]] = []
@@ -166,46 +163,6 @@ class RecurrentStack(nn.Module):
             x = out
         final_state = tuple(torch.cat([f[i] for f in finals]) for i in range(len(finals[0])))
         return StackOutput(x, final_state, records if return_states else [])
-
-    def _records_in_parallel(self, x: Tensor) -> bool:
-        """Whether recording splits the batch over threads: on the CPU with more than one PyTorch thread, in
-        inference (no gradients, no dropout), for standard cells whose frame loop records in place."""
-        return (
-            x.device.type == "cpu" and torch.get_num_threads() > 1 and x.shape[0] > 1 and not torch.is_grad_enabled()
-            and not (self.training and self.dropout) and all(layer.records_fast for layer in self._typed_layers)
-        )  # fmt: skip
-
-    def _recorded_in_parallel(self, x: Tensor, lengths: Tensor | None, state: State) -> StackOutput:
-        """``forward(..., return_states=True)`` with the batch cut into one part per PyTorch thread, each part
-        recorded by its own thread with one PyTorch thread (the in-place frame loop's products of a few rows gain
-        little from a second BLAS thread, where whole sequences side by side use both cores; the process's thread
-        count is restored afterwards). The sequences of a batch are independent, so the result is the one-thread
-        result (to float rounding)."""
-        parts = min(torch.get_num_threads(), x.shape[0])
-        pieces = list(zip(
-            x.tensor_split(parts),
-            lengths.tensor_split(parts) if lengths is not None else [None] * parts,
-            zip(*(s.tensor_split(parts, dim=1) for s in state), strict=True),
-            strict=True,
-        ))  # fmt: skip
-
-        def record(piece: tuple[Tensor, Tensor | None, State]) -> StackOutput:
-            with torch.no_grad():  # grad mode is per thread
-                return self.forward(piece[0], piece[1], piece[2], return_states=True)
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(parts, thread_name_prefix="gatescope-record") as pool:
-                outs = list(pool.map(record, pieces))
-        finally:
-            torch.set_num_threads(threads)
-        final_state = tuple(torch.cat([o.final_state[i] for o in outs], dim=1) for i in range(len(outs[0].final_state)))
-        states = [
-            {key: torch.cat([o.states[k][key] for o in outs]) for key in layer}
-            for k, layer in enumerate(outs[0].states)
-        ]
-        return StackOutput(torch.cat([o.output for o in outs]), final_state, states)
 
 
 def _flatten_keys(module: nn.Module, state_dict: OrderedDict, prefix: str, local_metadata: Any) -> None:
