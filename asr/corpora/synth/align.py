@@ -19,6 +19,9 @@ How each boundary is obtained (the corpus summary counts every rule that fired, 
    ``ih r r``; ``3 3:`` gives ``axr er``), they are one phone, as TIMIT transcribes it: the two segments are joined
    under the longer one's label ("joined_double").
 6. Pauses before the first and after the last phone become ``h#``, as in TIMIT; other pauses are ``pau``.
+
+Also the segment helpers every backend's corpus writer shares: rescaling to the corpus rate, ``h#`` stretched
+over the silence added around the speech, and the lines of a ``.PHN`` / ``.WRD`` file.
 """
 
 from __future__ import annotations
@@ -257,3 +260,33 @@ def word_segments(phones: list[Segment], tokens: list[Token]) -> list[Segment]:
     if missing:
         raise InputError(f"the synthesizer did not speak the word(s) {missing} of the prompt")
     return [Segment(*spans[i], tokens[i].text, i) for i in range(len(tokens))]
+
+
+def segment_lines(segments: list[Segment]) -> str:
+    """Segments as the lines of a TIMIT ``.PHN`` / ``.WRD`` file: ``start end label``."""
+    return "".join(f"{s.start} {s.end} {s.label}\n" for s in segments)
+
+
+def rescale_segments(segments: list[Segment], ratio: float, offset: int) -> list[Segment]:
+    """Map boundaries to the output rate; segments that round to zero length are dropped (none in practice)."""
+    out = []
+    for s in segments:
+        start, end = round(s.start * ratio) + offset, round(s.end * ratio) + offset
+        if end > start:
+            out.append(Segment(start, end, s.label, s.word))
+    return out
+
+
+def extend_silence(phones: list[Segment], num_samples: int) -> list[Segment]:
+    """Stretch (or add) the leading and trailing ``h#`` over the padding around the speech."""
+    head, tail = phones[0], phones[-1]
+    phones = list(phones)
+    if head.label == "h#":
+        phones[0] = Segment(0, head.end, "h#")
+    elif head.start > 0:
+        phones.insert(0, Segment(0, head.start, "h#"))
+    if tail.label == "h#":
+        phones[-1] = Segment(tail.start, num_samples, "h#")
+    elif tail.end < num_samples:
+        phones.append(Segment(tail.end, num_samples, "h#"))
+    return phones

@@ -23,7 +23,15 @@ import torch
 import torchaudio.functional as AF
 from tqdm import tqdm
 
-from gatescope.asr.corpora.synth.align import Alignment, Segment, align, load_symbol_map, tokenize
+from gatescope.asr.corpora.synth.align import (
+    Alignment,
+    align,
+    extend_silence,
+    load_symbol_map,
+    rescale_segments,
+    segment_lines,
+    tokenize,
+)
 from gatescope.asr.corpora.synth.backends import require_backends
 from gatescope.asr.corpora.synth.espeak import Espeak, Synthesis, VoiceSettings, run_isolated
 from gatescope.asr.corpora.synth.festival import FestivalVoice
@@ -154,35 +162,6 @@ def _utt_name(config: SynthCorpusConfig, speaker_index: int, k: int) -> str:
     return f"SI{speaker_index * config.utts_per_speaker + k + 1}"
 
 
-def _segment_lines(segments: list[Segment]) -> str:
-    return "".join(f"{s.start} {s.end} {s.label}\n" for s in segments)
-
-
-def _rescale(segments: list[Segment], ratio: float, offset: int) -> list[Segment]:
-    """Map boundaries to the output rate; segments that round to zero length are dropped (none in practice)."""
-    out = []
-    for s in segments:
-        start, end = round(s.start * ratio) + offset, round(s.end * ratio) + offset
-        if end > start:
-            out.append(Segment(start, end, s.label, s.word))
-    return out
-
-
-def _extend_silence(phones: list[Segment], num_samples: int) -> list[Segment]:
-    """Stretch (or add) the leading and trailing ``h#`` over the padding around the speech."""
-    head, tail = phones[0], phones[-1]
-    phones = list(phones)
-    if head.label == "h#":
-        phones[0] = Segment(0, head.end, "h#")
-    elif head.start > 0:
-        phones.insert(0, Segment(0, head.start, "h#"))
-    if tail.label == "h#":
-        phones[-1] = Segment(tail.start, num_samples, "h#")
-    elif tail.end < num_samples:
-        phones.append(Segment(tail.end, num_samples, "h#"))
-    return phones
-
-
 def _choose_prompt(worker: _Worker, speaker: Speaker, rng: np.random.Generator) -> str:
     """The candidate prompt richest in rare phones, judged from eSpeak's phonemization in this voice (in plain
     en-us for a flite speaker)."""
@@ -272,16 +251,16 @@ def synthesize_utterance(speaker_index: int, speaker: Speaker, k: int) -> Uttera
     pcm, lead = render_audio(config, synthesis, rng)
     ratio = config.sample_rate / synthesis.sample_rate
 
-    phones = _rescale(alignment.phones, ratio, lead)
-    phones = _extend_silence(phones, len(pcm))
-    words = _rescale(alignment.words, ratio, lead)
+    phones = rescale_segments(alignment.phones, ratio, lead)
+    phones = extend_silence(phones, len(pcm))
+    words = rescale_segments(alignment.words, ratio, lead)
 
     folder = _speaker_dir(worker.out_dir, speaker)
     utt_id = f"{speaker.speaker_id}_{utt}".lower()
     header = {"database_id": "gatescope-synth", "utterance_id": utt_id, "speaker_id": speaker.speaker_id}
     write_bytes_atomic(folder / f"{utt}.WAV", sphere_bytes(pcm, config.sample_rate, header))
-    write_text_atomic(folder / f"{utt}.PHN", _segment_lines(phones))
-    write_text_atomic(folder / f"{utt}.WRD", _segment_lines(words))
+    write_text_atomic(folder / f"{utt}.PHN", segment_lines(phones))
+    write_text_atomic(folder / f"{utt}.WRD", segment_lines(words))
     write_text_atomic(folder / f"{utt}.TXT", f"0 {len(pcm)} {text}\n")  # written last: marks the utterance done
     return UtteranceResult(
         utt_id,

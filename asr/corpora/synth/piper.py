@@ -96,7 +96,7 @@ def phonemize(text: str, tokens: list[Token]) -> PiperPrompt:
 
 
 @dataclass(frozen=True)
-class _Input:
+class ModelInput:
     """The model's input ids and, for each, the index of the phoneme (or pause) in ``phonemes`` it belongs to."""
 
     ids: list[int]
@@ -104,7 +104,7 @@ class _Input:
     phonemes: list[str]
 
 
-def model_input(prompt: PiperPrompt, id_map: dict[str, list[int]], source: str) -> _Input:
+def model_input(prompt: PiperPrompt, id_map: dict[str, list[int]], source: str) -> ModelInput:
     """Piper's input symbols for ``prompt`` with the eSpeak phoneme (stress marks stripped) each belongs to.
 
     Raises:
@@ -142,7 +142,7 @@ def model_input(prompt: PiperPrompt, id_map: dict[str, list[int]], source: str) 
             add(_SPACE, len(phonemes) - 1)
     ids.extend(id_map[_EOS])
     owners.extend([len(phonemes) - 1] * len(id_map[_EOS]))
-    return _Input(ids, owners, phonemes)
+    return ModelInput(ids, owners, phonemes)
 
 
 @dataclass(frozen=True)
