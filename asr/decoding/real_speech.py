@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from gatescope.asr.corpora.synth.align import load_symbol_map
+from gatescope.asr.corpora.synth.align import STRESS_MARKS, load_symbol_map
 from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
 from gatescope.asr.data.datadir import read_table, require_files
 from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring
@@ -61,7 +61,9 @@ def reference_phones(words: list[str]) -> list[str]:
     espeak, voice = Espeak.get(), VoiceSettings(REFERENCE_VOICE)
     phones: list[str] = []
     for word in words:
-        labels = [lab for s in espeak.word_phonemes(word.lower(), voice) for lab in _symbol_map()[s.lstrip("',%=")]]
+        labels = [
+            lab for s in espeak.word_phonemes(word.lower(), voice) for lab in _symbol_map()[s.lstrip(STRESS_MARKS)]
+        ]
         folded = [fold[lab] for lab in labels if lab in fold and fold[lab] not in SCORING_DROPS]
         phones += [p for i, p in enumerate(folded) if i == 0 or folded[i - 1] != p]
     return phones

@@ -24,6 +24,7 @@ import torchaudio.functional as AF
 from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.align import (
+    STRESS_MARKS,
     Alignment,
     align,
     extend_silence,
@@ -174,7 +175,7 @@ def _choose_prompt(worker: _Worker, speaker: Speaker, rng: np.random.Generator) 
         labels = [
             label
             for symbol in worker.espeak.word_phonemes(text, voice)
-            for label in worker.symbol_map.get(symbol.lstrip("',%="), ())
+            for label in worker.symbol_map.get(symbol.lstrip(STRESS_MARKS), ())
         ]
         score = sum(weights.get(label, 0.0) for label in labels)
         if score > best_score:

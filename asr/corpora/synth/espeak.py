@@ -163,13 +163,13 @@ class Espeak:
 
     def word_phonemes(self, word: str, settings: VoiceSettings) -> list[str]:
         """The phoneme symbols eSpeak gives ``word`` said alone (stress marks kept), in the voice's dialect."""
-        self.set_voice(settings)
-        buffer = ctypes.c_char_p(word.encode())
-        symbols: list[str] = []
-        while buffer.value:
-            result = self._lib.espeak_TextToPhonemes(ctypes.byref(buffer), _CHARS_UTF8, _PHONEME_SEPARATOR)
-            symbols += [p for chunk in (result or b"").decode().split() for p in chunk.split("|") if p]
-        return symbols
+        return [
+            p
+            for clause in self.clause_phonemes(word, settings)
+            for chunk in clause.split()
+            for p in chunk.split("|")
+            if p
+        ]
 
     def clause_phonemes(self, text: str, settings: VoiceSettings, ipa: bool = False) -> list[str]:
         """eSpeak's phonemization of ``text``, one string per clause (the library stops at each clause's
