@@ -5,7 +5,16 @@ Imports nothing from gatescope.asr or gatescope.analysis. Waveforms are float32 
 ``(batch, samples)`` tensors in [-1, 1], on any device.
 """
 
-from gatescope.noise.augment import AugmentConfig, Augmented, augment, nonspeech
+from gatescope.noise.augment import (
+    AugmentConfig,
+    AugmentDraws,
+    Augmented,
+    apply_augmentation,
+    augment,
+    augmented_length,
+    draw_augmentation,
+    nonspeech,
+)
 from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
 from gatescope.noise.burst import burst_frames, insert_burst
 from gatescope.noise.channel import (
@@ -15,7 +24,9 @@ from gatescope.noise.channel import (
     random_channel,
     speech_span,
     speed_perturb,
+    speed_perturbed_length,
     tilt,
+    trim_bounds,
     trim_silence,
 )
 from gatescope.noise.colored import colored
@@ -27,6 +38,7 @@ from gatescope.noise.stream import BurstSchedule, StreamPerturber
 __all__ = [
     "KINDS",
     "AugmentConfig",
+    "AugmentDraws",
     "Augmented",
     "BurstSchedule",
     "Channel",
@@ -34,12 +46,15 @@ __all__ = [
     "NoiseSpec",
     "StreamPerturber",
     "active_mask",
+    "apply_augmentation",
     "augment",
+    "augmented_length",
     "babble",
     "band_limit",
     "burst_frames",
     "clicks",
     "colored",
+    "draw_augmentation",
     "file_noise",
     "highpass",
     "hum",
@@ -52,7 +67,9 @@ __all__ = [
     "snr_db",
     "speech_span",
     "speed_perturb",
+    "speed_perturbed_length",
     "synthetic_rir",
     "tilt",
+    "trim_bounds",
     "trim_silence",
 ]

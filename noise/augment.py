@@ -19,7 +19,14 @@ from torch import Tensor
 
 from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
-from gatescope.noise.channel import random_channel, speed_perturb, trim_silence
+from gatescope.noise.channel import (
+    Channel,
+    random_channel,
+    speech_span,
+    speed_perturb,
+    speed_perturbed_length,
+    trim_bounds,
+)
 from gatescope.noise.sources import normalize_rms
 
 
@@ -88,6 +95,107 @@ class Augmented(NamedTuple):
     description: str
 
 
+@dataclass(frozen=True)
+class AugmentDraws:
+    """What one utterance's augmentation drew (:func:`draw_augmentation`), before any audio is touched: the
+    speed factor, channel, noise (``noise``: a noise spec's text, "" for none; its ``snr`` and ``seed``), warp,
+    shares of leading and trailing silence kept (``trim``) and seconds of zeros before and after (``zeros``)."""
+
+    speed: float
+    channel: Channel | None
+    noise: str
+    snr: float
+    seed: int
+    warp: float
+    trim: tuple[float, float] | None
+    zeros: tuple[float, float] | None
+
+
+def draw_augmentation(config: AugmentConfig, rng: np.random.Generator) -> AugmentDraws:
+    """``rng``'s draws for one utterance under ``config``; the same draws whatever is switched off."""
+    speed = float(rng.choice(config.speed_factors)) if config.speed_factors else 1.0
+    channel = random_channel(rng) if rng.random() < config.channel_prob else None
+    noisy, noise, snr, seed = rng.random() < config.prob, "", 0.0, int(rng.integers(2**31))
+    if noisy and config.types:
+        noise = config.types[int(rng.integers(len(config.types)))]
+        snr = float(rng.uniform(config.snr_min, config.snr_max))
+    warp = float(rng.uniform(1 - config.vtlp_max, 1 + config.vtlp_max)) if config.vtlp_max else 1.0
+    trim = rng.uniform(size=2) if rng.random() < config.trim_prob else None  # newer draws last: older ones stay put
+    zeros = rng.uniform(0, config.zeros_max_s, size=2) if rng.random() < config.zeros_prob else None
+    return AugmentDraws(
+        speed,
+        channel,
+        noise,
+        snr,
+        seed,
+        warp,
+        None if trim is None else (float(trim[0]), float(trim[1])),
+        None if zeros is None else (float(zeros[0]), float(zeros[1])),
+    )
+
+
+class _Lengths(NamedTuple):
+    kept: tuple[int, int]  # [first, last) of the input after the silence trim
+    speed: float  # the speed factor applied (1.0 where it would leave too few samples)
+    zeros: tuple[int, int]  # samples of zeros before and after
+
+
+def _lengths(
+    draws: AugmentDraws, num_samples: int, span: tuple[int, int], sample_rate: int, max_speed: float
+) -> _Lengths:
+    kept = (0, num_samples) if draws.trim is None else trim_bounds(num_samples, span, *draws.trim)
+    max_speed *= (kept[1] - kept[0]) / num_samples if num_samples else 1.0  # the frames left must carry the labels
+    speed = draws.speed if draws.speed <= max_speed else 1.0
+    zeros = (
+        (0, 0) if draws.zeros is None else (round(draws.zeros[0] * sample_rate), round(draws.zeros[1] * sample_rate))
+    )
+    return _Lengths(kept, speed, zeros)
+
+
+def augmented_length(
+    draws: AugmentDraws, num_samples: int, span: tuple[int, int], sample_rate: int, max_speed: float = 2.0
+) -> int:
+    """How many samples :func:`apply_augmentation` makes of an utterance of ``num_samples`` whose speech is
+    ``span`` (:func:`~gatescope.noise.channel.speech_span`), without touching its audio: for batching by length."""
+    lengths = _lengths(draws, num_samples, span, sample_rate, max_speed)
+    kept = speed_perturbed_length(lengths.kept[1] - lengths.kept[0], lengths.speed)
+    return kept + sum(lengths.zeros)  # the channel, noise and reverberation keep the length
+
+
+def apply_augmentation(
+    speech: Tensor, draws: AugmentDraws, bank: NoiseBank, speaker: str | None = None, max_speed: float = 2.0
+) -> Augmented:
+    """``speech`` ``(samples,)`` perturbed as ``draws`` say (silence trim, speed, channel, noise, digital zeros; the
+    warp last). ``speaker`` is kept out of babble; a speed factor above ``max_speed`` is not used (1.0 instead), so
+    a tight utterance keeps enough frames for its CTC labels."""
+    span = speech_span(speech, bank.sample_rate) if draws.trim is not None else (0, speech.shape[-1])
+    lengths = _lengths(draws, speech.shape[-1], span, bank.sample_rate, max_speed)
+    done = []
+    if draws.trim is not None:
+        speech = speech[lengths.kept[0] : lengths.kept[1]]
+        done.append(f"trim{draws.trim[0]:.2f},{draws.trim[1]:.2f}")
+    if lengths.speed != 1.0:
+        speech = speed_perturb(speech, lengths.speed)
+        done.append(f"speed{lengths.speed:g}")
+    if draws.channel is not None:
+        speech = draws.channel.apply(speech, bank.sample_rate)
+        done.append(str(draws.channel))
+    if draws.noise:
+        spec = NoiseSpec.parse(draws.noise)
+        if spec.additive:
+            speech = bank.perturb(speech, spec, draws.snr, draws.seed, exclude_speaker=speaker, active_only=True)
+            done.append(f"{spec}@{draws.snr:.1f}dB")
+        else:
+            speech = bank.perturb(speech, spec, None, draws.seed)
+            done.append(str(spec))
+    if draws.zeros is not None:
+        speech = torch.cat([speech.new_zeros(lengths.zeros[0]), speech, speech.new_zeros(lengths.zeros[1])])
+        done.append(f"zeros{draws.zeros[0]:.2f},{draws.zeros[1]:.2f}")
+    if draws.warp != 1.0:
+        done.append(f"vtlp{draws.warp:.3f}")
+    return Augmented(speech, draws.warp, " ".join(done) or "clean")
+
+
 def augment(
     speech: Tensor,
     config: AugmentConfig,
@@ -96,46 +204,9 @@ def augment(
     speaker: str | None = None,
     max_speed: float = 2.0,
 ) -> Augmented:
-    """``speech`` ``(samples,)`` perturbed as ``rng`` draws (silence trim, speed, channel, noise, digital zeros; the
-    warp last).
-    ``speaker`` is kept out of babble; a speed factor above ``max_speed`` is not used (1.0 instead), so a tight
-    utterance keeps enough frames for its CTC labels. The draws are the same whatever is switched off."""
-    speed = float(rng.choice(config.speed_factors)) if config.speed_factors else 1.0
-    channel = random_channel(rng) if rng.random() < config.channel_prob else None
-    noisy, spec_text, snr, seed = rng.random() < config.prob, "", 0.0, int(rng.integers(2**31))
-    if noisy and config.types:
-        spec_text = config.types[int(rng.integers(len(config.types)))]
-        snr = float(rng.uniform(config.snr_min, config.snr_max))
-    warp = float(rng.uniform(1 - config.vtlp_max, 1 + config.vtlp_max)) if config.vtlp_max else 1.0
-    trim = rng.uniform(size=2) if rng.random() < config.trim_prob else None  # newer draws last: older ones stay put
-    zeros = rng.uniform(0, config.zeros_max_s, size=2) if rng.random() < config.zeros_prob else None
-    done = []
-    if trim is not None:
-        length = speech.shape[-1]
-        speech = trim_silence(speech, bank.sample_rate, float(trim[0]), float(trim[1]))
-        max_speed *= speech.shape[-1] / length  # the frames left must still carry the labels
-        done.append(f"trim{trim[0]:.2f},{trim[1]:.2f}")
-    if speed != 1.0 and speed <= max_speed:
-        speech = speed_perturb(speech, speed)
-        done.append(f"speed{speed:g}")
-    if channel is not None:
-        speech = channel.apply(speech, bank.sample_rate)
-        done.append(str(channel))
-    if spec_text:
-        spec = NoiseSpec.parse(spec_text)
-        if spec.additive:
-            speech = bank.perturb(speech, spec, snr, seed, exclude_speaker=speaker, active_only=True)
-            done.append(f"{spec}@{snr:.1f}dB")
-        else:
-            speech = bank.perturb(speech, spec, None, seed)
-            done.append(str(spec))
-    if zeros is not None:
-        lead, trail = (round(float(z) * bank.sample_rate) for z in zeros)
-        speech = torch.cat([speech.new_zeros(lead), speech, speech.new_zeros(trail)])
-        done.append(f"zeros{zeros[0]:.2f},{zeros[1]:.2f}")
-    if warp != 1.0:
-        done.append(f"vtlp{warp:.3f}")
-    return Augmented(speech, warp, " ".join(done) or "clean")
+    """``speech`` ``(samples,)`` perturbed as ``rng`` draws under ``config`` (:func:`draw_augmentation`, then
+    :func:`apply_augmentation`)."""
+    return apply_augmentation(speech, draw_augmentation(config, rng), bank, speaker, max_speed)
 
 
 NONSPEECH_KINDS = ("zeros", "white", "pink")

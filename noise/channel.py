@@ -27,8 +27,20 @@ def speed_perturb(wave: Tensor, factor: float) -> Tensor:
         raise ConfigError(f"speed factor must be in [0.5, 2], got {factor}")
     if factor == 1.0:
         return wave
-    ratio = Fraction(factor).limit_denominator(100)
+    ratio = _speed_ratio(factor)
     return AF.resample(wave, ratio.numerator, ratio.denominator)
+
+
+def _speed_ratio(factor: float) -> Fraction:
+    return Fraction(factor).limit_denominator(100)
+
+
+def speed_perturbed_length(num_samples: int, factor: float) -> int:
+    """How many samples :func:`speed_perturb` makes of ``num_samples`` (the resampler rounds up)."""
+    if factor == 1.0:
+        return num_samples
+    ratio = _speed_ratio(factor)
+    return -(-num_samples * ratio.denominator // ratio.numerator)
 
 
 def band_limit(wave: Tensor, cutoff_hz: float, sample_rate: int) -> Tensor:
@@ -77,12 +89,17 @@ def speech_span(wave: Tensor, sample_rate: int, floor_db: float = 35.0) -> tuple
 def trim_silence(wave: Tensor, sample_rate: int, keep_lead: float, keep_trail: float) -> Tensor:
     """``wave`` with only ``keep_lead`` (0..1) of the silence before its speech and ``keep_trail`` of the silence
     after it: real recordings are cut tight (FSDD's digits start at their first sample) or padded generously."""
+    first, last = trim_bounds(wave.shape[-1], speech_span(wave, sample_rate), keep_lead, keep_trail)
+    return wave[first:last]
+
+
+def trim_bounds(num_samples: int, span: tuple[int, int], keep_lead: float, keep_trail: float) -> tuple[int, int]:
+    """``[first, last)``: what :func:`trim_silence` keeps of ``num_samples`` whose speech is ``span``
+    (:func:`speech_span`)."""
     if not (0.0 <= keep_lead <= 1.0 and 0.0 <= keep_trail <= 1.0):
         raise ConfigError(f"kept silence shares must be in [0, 1], got {keep_lead}, {keep_trail}")
-    start, end = speech_span(wave, sample_rate)
-    first = start - round(start * keep_lead)
-    last = end + round((wave.shape[-1] - end) * keep_trail)
-    return wave[first:last]
+    start, end = span
+    return start - round(start * keep_lead), end + round((num_samples - end) * keep_trail)
 
 
 def _fit(wave: Tensor, length: int) -> Tensor:

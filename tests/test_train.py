@@ -338,6 +338,38 @@ def test_cmvn_tracking_the_augmentation_removes_the_channels_offset(tiny_data: P
                        augment=config, seed=1)[(0, 0)].feats), "only per-speaker CMVN tracks"  # fmt: skip
 
 
+def test_batches_sort_on_the_augmented_lengths(tiny_data: Path) -> None:
+    from gatescope.asr.training.data_module import BucketBatchSampler
+    from gatescope.noise import AugmentConfig
+
+    tokens = TokenTable.for_target("phones", {})
+    config = AugmentConfig(prob=0.5, types=("white", "reverb:0.3"), speed_factors=(0.9, 1.0, 1.1), channel_prob=0.5,
+                           trim_prob=0.7, zeros_prob=0.5, zeros_max_s=1.0, nonspeech_prob=0.2)  # fmt: skip
+    data = CTCDataset(tiny_data / "train", tokens, augment=config, seed=5)
+    changed = 0
+    for epoch in range(3):
+        predicted = data.epoch_frames(epoch)
+        actual = [data[(index, epoch)].feats.shape[0] for index in range(len(data))]
+        assert predicted == actual, f"epoch {epoch}"
+        changed += sum(a != b for a, b in zip(actual, data.frames, strict=True))
+    assert changed > len(data), "the draws changed lengths"
+    # Sorted on those lengths, batches are runs of the sorted lengths (the least padding); on the unaugmented
+    # lengths they pad more.
+    more = 0
+    for epoch in range(3):
+        lengths = data.epoch_frames(epoch)
+        ordered = sorted(lengths)
+        least = sum(max(ordered[i : i + 2]) * len(ordered[i : i + 2]) for i in range(0, len(ordered), 2))
+        padded = {}
+        for name, epoch_frames in (("augmented", data.epoch_frames), ("unaugmented", None)):
+            sampler = BucketBatchSampler(data.frames, 2, True, 0, epoch_source=lambda e=epoch: e,
+                                         epoch_frames=epoch_frames)  # fmt: skip
+            padded[name] = sum(max(lengths[i] for i in batch) * len(batch) for batch in sampler)
+        assert padded["augmented"] == least <= padded["unaugmented"]
+        more += padded["unaugmented"] > least
+    assert more, "the unaugmented lengths batched these draws worse"
+
+
 def test_nonspeech_examples_have_empty_targets_and_leave_the_other_draws_alone(tiny_data: Path) -> None:
     from gatescope.noise import AugmentConfig
 

@@ -25,7 +25,16 @@ from gatescope.asr.features.fbank import FeatureConfig, compute_features
 from gatescope.asr.tokens import TokenTable
 from gatescope.config import load_config
 from gatescope.errors import InputError
-from gatescope.noise import AugmentConfig, NoiseBank, NoiseSpec, augment, nonspeech
+from gatescope.noise import (
+    AugmentConfig,
+    NoiseBank,
+    NoiseSpec,
+    apply_augmentation,
+    augmented_length,
+    draw_augmentation,
+    nonspeech,
+    speech_span,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +122,22 @@ class CTCDataset(Dataset[Example]):
     def frames(self) -> list[int]:
         return [n for *_, n in self.items]
 
+    def epoch_frames(self, epoch: int) -> list[int]:
+        """Each utterance's frame count as ``epoch`` augments it (silence trimmed, sped up, zeros added), from the
+        augmentation's draws without computing its features: what batches by length must sort on, or the padding
+        grows with every frame the augmentation adds or cuts."""
+        if self.augmenter is None:
+            return self.frames
+        return [
+            frames
+            if self.augmenter.draws_nonspeech(epoch, index)
+            else self.augmenter.frames(utt, epoch, index, frames, self._min_frames(targets))
+            for index, (utt, _, targets, frames) in enumerate(self.items)
+        ]
+
+    def _min_frames(self, targets: list[int]) -> int:
+        return (ctc_min_frames(targets) + 1) * self.frame_stack
+
     def __getitem__(self, index: int | tuple[int, int]) -> Example:
         """An example by index; ``(index, epoch)`` (from an epoch-tagging sampler) draws its augmentation from
         ``(seed, epoch, index)``, so a resumed run perturbs exactly as an uninterrupted one."""
@@ -122,8 +147,7 @@ class CTCDataset(Dataset[Example]):
         if self.augmenter is not None and self.augmenter.draws_nonspeech(epoch, index):
             matrix, targets = self.augmenter.nonspeech_features(epoch, index, frames), []
         elif self.augmenter is not None:
-            min_frames = (ctc_min_frames(targets) + 1) * self.frame_stack
-            matrix = self.augmenter.features(utt, epoch, index, frames, min_frames)
+            matrix = self.augmenter.features(utt, epoch, index, frames, self._min_frames(targets))
             if self.tracks_augmentation and stats is not None:
                 stats = self.augmenter.tracked_stats(stats, kaldi_ark.read_matrix(rxfile, f"utterance {utt}"), matrix)
         else:
@@ -160,15 +184,31 @@ class _Augmenter:
                 wave = read_audio(self.wav_scp[utts[i]], self.features_config.sample_rate)[0]
                 pool.append((self.utt2spk[utts[i]], torch.from_numpy(wave)))
         self.bank = NoiseBank(sample_rate=self.features_config.sample_rate, babble_pool=pool)
+        self.spans: dict[str, tuple[int, tuple[int, int]]] = {}  # utt -> samples, speech span (read once)
+
+    def _read(self, utt: str) -> Tensor:
+        return torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
 
     def features(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> np.ndarray:
         """``utt`` augmented as ``(seed, epoch, index)`` draws; a speed-up that would leave fewer than
         ``min_frames`` of its ``frames`` is not applied."""
-        wave = torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
-        rng = np.random.default_rng([self.seed, epoch, index])
+        draws = draw_augmentation(self.config, np.random.default_rng([self.seed, epoch, index]))
         max_speed = frames / min_frames if min_frames else 2.0
-        out = augment(wave, self.config, self.bank, rng, self.utt2spk[utt], max_speed=max_speed)
+        out = apply_augmentation(self._read(utt), draws, self.bank, self.utt2spk[utt], max_speed=max_speed)
         return compute_features(out.wave, self.features_config, out.vtln_warp).numpy()
+
+    def frames(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> int:
+        """How many frames :meth:`features` returns for the same arguments, from the draws alone (the audio is
+        read once, the first time, for its length and speech span)."""
+        if utt not in self.spans:
+            wave = self._read(utt)
+            span = speech_span(wave, self.features_config.sample_rate) if self.config.trim_prob else (0, 0)
+            self.spans[utt] = (int(wave.shape[-1]), span)
+        num_samples, span = self.spans[utt]
+        draws = draw_augmentation(self.config, np.random.default_rng([self.seed, epoch, index]))
+        max_speed = frames / min_frames if min_frames else 2.0
+        samples = augmented_length(draws, num_samples, span, self.features_config.sample_rate, max_speed)
+        return self.features_config.num_frames(samples)
 
     def tracked_stats(self, speaker_stats: np.ndarray, clean: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
         """``speaker_stats`` shifted as the augmentation shifted this utterance (:func:`shifted_stats`), from the

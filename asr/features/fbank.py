@@ -88,6 +88,11 @@ class FeatureConfig:
         the log floor without dither."""
         return float(self.frame_levels(compute_features(np.zeros(self.sample_rate, np.float32), self).numpy()).mean())
 
+    def num_frames(self, num_samples: int) -> int:
+        """How many frames :func:`compute_features` makes of ``num_samples`` (Kaldi's snip-edges framing)."""
+        window, shift = self.frame_samples()
+        return 0 if num_samples < window else 1 + (num_samples - window) // shift
+
     def frame_samples(self) -> tuple[int, int]:
         """(window length, shift) in samples."""
         return (

@@ -36,8 +36,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         rank: int = 0,
         epoch_source: Callable[[], int] | None = None,
         tag_epoch: bool = False,
+        epoch_frames: Callable[[int], list[int]] | None = None,
     ) -> None:
+        """``epoch_frames``: each utterance's frame count in a given epoch (augmentation changes them), sorted on
+        in place of ``frames``."""
         self.frames, self.batch_size, self.shuffle, self.seed = frames, batch_size, shuffle, seed
+        self.epoch_frames = epoch_frames
         self.tag_epoch = tag_epoch  # yield (index, epoch) pairs, for per-epoch augmentation
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
         self.epoch_source = epoch_source  # read at the first batch (see __iter__)
@@ -49,7 +53,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _batches(self) -> list[list[int]]:
         if self.epoch_source is not None:
             self.epoch = self.epoch_source()
-        order = np.argsort(np.asarray(self.frames), kind="stable")
+        frames = self.frames if self.epoch_frames is None else self.epoch_frames(self.epoch)
+        order = np.argsort(np.asarray(frames), kind="stable")
         batches = [order[i : i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
         if self.shuffle:
             rng = np.random.default_rng([self.seed, self.epoch])
@@ -97,7 +102,17 @@ class CTCDataModule(pl.LightningDataModule):
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         epoch = (lambda: trainer.current_epoch) if trainer is not None else None
         tag = dataset.augmenter is not None
-        sampler = BucketBatchSampler(dataset.frames, self.batch_size, shuffle, self.seed, replicas, rank, epoch, tag)
+        sampler = BucketBatchSampler(
+            dataset.frames,
+            self.batch_size,
+            shuffle,
+            self.seed,
+            replicas,
+            rank,
+            epoch,
+            tag,
+            dataset.epoch_frames if tag else None,
+        )
         # Its own generator: creating an iterator would otherwise draw from the global RNG, at a moment that
         # differs between a resumed and an uninterrupted run.
         generator = torch.Generator().manual_seed(self.seed)
