@@ -77,6 +77,7 @@ bench: setup
 	$(PY) bench/cells_speed.py
 	$(PY) bench/train_speed.py
 	$(PY) bench/train_speed.py --layers 3 --hidden 256 --frame-stack 3 --batch-size 8
+	if [ -f recipes/synth/data/train/feats.scp ]; then $(PY) bench/train_speed.py --data recipes/synth/data --layers 3 --hidden 256 --frame-stack 3 --batch-size 8 --augment-from recipes/synth/conf/lstm.yaml; else echo "bench/train_speed.py --augment-from: skipped (run make demo first)"; fi
 
 # The same benchmarks on CUDA plus a DDP scaling run over every GPU; one line and exit 0 without CUDA.
 bench-gpu: setup

@@ -4,10 +4,14 @@ The bare loop is what a step cannot do without: a fused ``nn.LSTM`` (``nn.GRU`` 
 output layer, CTC, backward and an Adam step, on one batch kept on the device. Both run in this process (4 x 320
 LSTM by default, batches of the embedded corpus), so trainer/bare says what the data pipeline, padding, logging and
 Lightning cost (goal <= 1.2); the share of padded frames in the trainer's batches (length-bucketed) is reported
-beside it (goal < 10 %). With ``--devices N --strategy ddp`` the trainer runs Lightning's DDP over N GPUs (the
-scaling run).
+beside it (goal < 10 %). With ``--augment-from CONFIG`` the trainer's batches get that training config's on-the-fly
+augmentation (the demo's silence trim and digital zeros change every utterance's length each epoch), and the padding
+of three epochs is reported both ways: batches sorted on each epoch's augmented lengths (what training does) and on
+the unaugmented ones. With ``--devices N --strategy ddp`` the trainer runs Lightning's DDP over N GPUs (the scaling
+run).
 
     python bench/train_speed.py [--steps 20] [--layers 4] [--hidden 320] [--frame-stack 1] [--devices N] [--data DIR]
+        [--augment-from recipes/synth/conf/lstm.yaml]
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from gatescope.asr.features.extract import extract_features
 from gatescope.asr.features.fbank import FeatureConfig
 from gatescope.asr.tokens import TokenTable
 from gatescope.asr.training.config import TrainConfig
-from gatescope.asr.training.data_module import CTCDataModule
+from gatescope.asr.data.dataset import CTCDataset
+from gatescope.asr.training.data_module import BucketBatchSampler, CTCDataModule
 from gatescope.asr.training.lightning_module import CTCModule
 from gatescope.config import load_config
 
@@ -53,6 +58,26 @@ class StepTimer(pl.Callback):
         self.times.append(time.perf_counter() - self.start)
         self.frames.append(int(batch.lengths.sum()))
         self.padded.append(int(batch.feats.shape[0] * batch.feats.shape[1]))
+
+
+def _padding_share(dataset: CTCDataset, batch_size: int, augmented_sort: bool, epochs: int = 3) -> float:
+    """Padded share of the frames of ``epochs`` epochs' batches, sorted on each epoch's augmented lengths or on the
+    unaugmented ones."""
+    frames = padded = 0
+    for epoch in range(epochs):
+        lengths = dataset.epoch_frames(epoch)
+        sampler = BucketBatchSampler(
+            dataset.frames,
+            batch_size,
+            True,
+            0,
+            epoch_source=lambda e=epoch: e,
+            epoch_frames=dataset.epoch_frames if augmented_sort else None,
+        )
+        for batch in sampler:
+            frames += sum(lengths[i] for i in batch)
+            padded += max(lengths[i] for i in batch) * len(batch)
+    return 1 - frames / padded
 
 
 def _bare_loop(args: argparse.Namespace, time_steps: int, dim: int, device: str) -> Callable[[], None]:
@@ -86,6 +111,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--devices", type=int, default=1)
     parser.add_argument("--strategy", default="auto")
+    parser.add_argument("--augment-from", type=Path, help="a training config (conf/*.yaml) whose augmentation the "
+                        "trainer's batches get")  # fmt: skip
     parser.add_argument("--data", type=Path, help="a folder with train/ and dev/ data dirs with features (the demo's "
                         "recipes/synth/data); default: a small corpus generated here")  # fmt: skip
     args = parser.parse_args()
@@ -111,8 +138,9 @@ def main() -> None:
             progress_bar=False,
         )
         tokens = TokenTable.for_target("phones", {})
+        augment = load_config(TrainConfig, args.augment_from).augment_config() if args.augment_from else None
         datamodule = CTCDataModule(
-            data / "train", data / "dev", tokens, config.batch_size, 0, frame_stack=config.frame_stack
+            data / "train", data / "dev", tokens, config.batch_size, 0, frame_stack=config.frame_stack, augment=augment
         )
         module = CTCModule(**dataclasses.asdict(config), input_dim=dim, tokens=list(tokens.symbols))
         timer = StepTimer()
@@ -137,7 +165,8 @@ def main() -> None:
     time_steps = int(frames / args.batch_size / args.frame_stack)
     bare_time = best_time(_bare_loop(args, time_steps, dim, device), repeats=6, warmup=2, device=device)
     write_result(
-        f"train_speed_{device}_{args.cell}{args.layers}x{args.hidden}_stack{args.frame_stack}_dev{args.devices}",
+        f"train_speed_{device}_{args.cell}{args.layers}x{args.hidden}_stack{args.frame_stack}_dev{args.devices}"
+        + ("_augmented" if args.augment_from else ""),
         {
             "model": f"{args.layers}x{args.hidden} {args.cell.upper()}, frame_stack {args.frame_stack}, "
             f"batch {args.batch_size}",
@@ -153,6 +182,19 @@ def main() -> None:
             "input_frames_per_step": round(frames, 1),
             "padding_share_of_frames": round(1 - sum(timer.frames) / sum(timer.padded), 4),
             "padding_goal_below": 0.1,
+            **(
+                {
+                    "augmentation_from": str(args.augment_from),
+                    "padding_share_3_epochs_sorted_on_augmented_lengths": round(
+                        _padding_share(datamodule.train_set, args.batch_size, True), 4
+                    ),
+                    "padding_share_3_epochs_sorted_on_unaugmented_lengths": round(
+                        _padding_share(datamodule.train_set, args.batch_size, False), 4
+                    ),
+                }
+                if args.augment_from
+                else {}
+            ),
         },
     )
 
