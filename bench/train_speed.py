@@ -29,11 +29,11 @@ from common import best_time, write_result
 
 from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
 from gatescope.asr.corpora.timit import prepare_timit
+from gatescope.asr.data.dataset import CTCDataset
 from gatescope.asr.features.extract import extract_features
 from gatescope.asr.features.fbank import FeatureConfig
 from gatescope.asr.tokens import TokenTable
 from gatescope.asr.training.config import TrainConfig
-from gatescope.asr.data.dataset import CTCDataset
 from gatescope.asr.training.data_module import BucketBatchSampler, CTCDataModule
 from gatescope.asr.training.lightning_module import CTCModule
 from gatescope.config import load_config
