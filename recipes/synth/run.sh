@@ -86,24 +86,49 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   done
 fi
 
+# With --jobs 2 or more the LSTM and the GRU train (and decode) side by side, each on half the cores: two
+# one-thread trainings on 2 cores finish sooner than two two-thread ones in turn (PyTorch's threads gain little on
+# their small per-frame products). The LSTM runs in the background, its output in exp/lstm_<stage>.log.
+threads=$(( $(nproc) / 2 )); [ "$threads" -ge 1 ] || threads=1
+background=
+trap '[ -z "$background" ] || kill "$background" 2> /dev/null || true' EXIT
+run_lstm_beside() {  # run_lstm_beside FUNCTION: FUNCTION lstm in the background and FUNCTION gru here (--jobs 1: in turn)
+  if [ "$jobs" -lt 2 ]; then "$1" lstm; "$1" gru; return; fi
+  mkdir -p exp
+  OMP_NUM_THREADS=$threads "$1" lstm > "exp/lstm_$1.log" 2>&1 &
+  background=$!
+  OMP_NUM_THREADS=$threads "$1" gru
+  wait "$background" || { tail -n 20 "exp/lstm_$1.log" >&2; log "the LSTM failed (all of it: exp/lstm_$1.log)"; exit 1; }
+  background=
+  cat "exp/lstm_$1.log"
+}
+
+train_model() {
+  gatescope train --config conf/$1.yaml --out exp/$1 --auto-resume progress_bar=$([ "$1" = gru ] && echo $progress || echo false)
+}
+
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   begin 4 "train a unidirectional LSTM and a GRU of equal parameter count (conf/{lstm,gru}.yaml)"
-  for model in lstm gru; do
-    gatescope train --config conf/$model.yaml --out exp/$model --auto-resume progress_bar=$progress
-    if [ "$mct" = true ]; then
+  run_lstm_beside train_model
+  if [ "$mct" = true ]; then
+    for model in lstm gru; do
       gatescope train --config conf/$model.yaml --out exp/${model}_mct --auto-resume \
         progress_bar=$progress noise_prob=0.5 noise_types=white,pink,babble noise_snr_min=0 noise_snr_max=20 max_epochs=40
-    fi
-  done
+    done
+  fi
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   begin 5 "decode dev and test (greedy and beam 8), PER on 39 phones"
-  for model in $models; do
+  decode_model() {
     for split in dev test; do
-      gatescope decode --model exp/$model --data data/$split
+      gatescope decode --model exp/$1 --data data/$split
     done
-    gatescope decode --model exp/$model --data data/test --beam 8
+    gatescope decode --model exp/$1 --data data/test --beam 8
+  }
+  run_lstm_beside decode_model
+  for model in $models; do
+    case $model in lstm|gru) ;; *) decode_model $model ;; esac
   done
   if [ -z "$fsdd" ]; then  # no local copy: the pinned release; offline, one line and the check is skipped
     log "real-speech check: download the Free Spoken Digit Dataset (pinned release) -> downloads/fsdd"
@@ -115,9 +140,13 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     # each speaker's recordings streamed as one session: the online CMVN adapts to the voice and microphone
     log "real-speech check: stream the real FSDD recordings of $fsdd speaker by speaker, PER on 39 phones"
     gatescope prepare digits "$fsdd" data/fsdd
+    score_fsdd() {
+      gatescope score-real --model exp/$1 --data data/fsdd/train --data data/fsdd/dev --data data/fsdd/test \
+        --speaker-adapt --out exp/$1/real_fsdd --quiet
+    }
+    run_lstm_beside score_fsdd
     for model in $models; do
-      gatescope score-real --model exp/$model --data data/fsdd/train --data data/fsdd/dev --data data/fsdd/test \
-        --speaker-adapt --out exp/$model/real_fsdd --quiet
+      case $model in lstm|gru) ;; *) score_fsdd $model ;; esac
     done
   else
     log "real-speech check skipped: no download (pass --fsdd DIR, or make demo FSDD=DIR, with FSDD's recordings/)"
