@@ -91,15 +91,17 @@ fi
 # their small per-frame products). The LSTM runs in the background, its output in exp/lstm_<stage>.log.
 threads=$(( $(nproc) / 2 )); [ "$threads" -ge 1 ] || threads=1
 background=
-trap '[ -z "$background" ] || kill "$background" 2> /dev/null || true' EXIT
+trap '{ [ -z "$background" ] || kill "$background" || true; } 2> /dev/null' EXIT  # a failed GRU stops the LSTM
 run_lstm_beside() {  # run_lstm_beside FUNCTION: FUNCTION lstm in the background and FUNCTION gru here (--jobs 1: in turn)
   if [ "$jobs" -lt 2 ]; then "$1" lstm; "$1" gru; return; fi
   mkdir -p exp
   OMP_NUM_THREADS=$threads "$1" lstm > "exp/lstm_$1.log" 2>&1 &
   background=$!
   OMP_NUM_THREADS=$threads "$1" gru
-  wait "$background" || { tail -n 20 "exp/lstm_$1.log" >&2; log "the LSTM failed (all of it: exp/lstm_$1.log)"; exit 1; }
+  local status=0
+  wait "$background" || status=$?
   background=
+  [ "$status" = 0 ] || { tail -n 20 "exp/lstm_$1.log" >&2; log "the LSTM failed (all of it: exp/lstm_$1.log)"; exit 1; }
   cat "exp/lstm_$1.log"
 }
 
