@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,17 +89,14 @@ def tiny_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> li
 MEMORISED_ZEROS_S = 2.0  # the longest run of exact zeros the memorised model was trained with
 
 
-@pytest.fixture(scope="session")
-def memorised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(exp dir, training data dir) of a 2 x 64 LSTM that knows the two utterances of its training set by heart,
-    trained with ``zeros_prob`` (runs of exact zeros around half the utterances, as a virtual microphone gives)."""
+def train_memorised(root: Path) -> None:
+    """The :func:`memorised` model's corpus, data dir and training, under ``root``."""
     from gatescope.asr.corpora.timit import prepare_timit
     from gatescope.asr.features.extract import extract_features
     from gatescope.asr.features.fbank import FeatureConfig
     from gatescope.asr.training.config import TrainConfig
     from gatescope.asr.training.trainer import train
 
-    root = tmp_path_factory.mktemp("memorised")
     corpus = SynthCorpusConfig(speakers=3, test_speakers=2, utts_per_speaker=2, seed=5, backends=("espeak",))
     generate_corpus(root / "corpus", corpus, jobs=1, progress=False)
     data = prepare_timit(root / "corpus", root / "data", progress=False)
@@ -109,7 +107,21 @@ def memorised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         zeros_max_s=MEMORISED_ZEROS_S, progress_bar=False,
     )  # fmt: skip
     train(config, root / "exp")
-    return root / "exp", data / "train"
+
+
+@pytest.fixture(scope="session")
+def memorised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(exp dir, training data dir) of a 2 x 64 LSTM that knows the two utterances of its training set by heart,
+    trained with ``zeros_prob`` (runs of exact zeros around half the utterances, as a virtual microphone gives).
+    Trained in a fresh interpreter, so the model is the same whichever tests ran before in this process (with the
+    test files spread over processes, that differs from run to run; once it gave a model that lost phones)."""
+    root = tmp_path_factory.mktemp("memorised")
+    code = f"from pathlib import Path; from tests.conftest import train_memorised; train_memorised(Path({str(root)!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root / "exp", root / "data" / "train"
 
 
 @pytest.fixture
