@@ -27,6 +27,7 @@ from gatescope.config import load_config
 from gatescope.errors import InputError
 from gatescope.noise import (
     AugmentConfig,
+    AugmentDraws,
     NoiseBank,
     NoiseSpec,
     apply_augmentation,
@@ -189,12 +190,18 @@ class _Augmenter:
     def _read(self, utt: str) -> Tensor:
         return torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
 
+    def _draws(self, epoch: int, index: int) -> AugmentDraws:
+        return draw_augmentation(self.config, np.random.default_rng([self.seed, epoch, index]))
+
+    @staticmethod
+    def _max_speed(frames: int, min_frames: int) -> float:
+        return frames / min_frames if min_frames else 2.0
+
     def features(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> np.ndarray:
         """``utt`` augmented as ``(seed, epoch, index)`` draws; a speed-up that would leave fewer than
         ``min_frames`` of its ``frames`` is not applied."""
-        draws = draw_augmentation(self.config, np.random.default_rng([self.seed, epoch, index]))
-        max_speed = frames / min_frames if min_frames else 2.0
-        out = apply_augmentation(self._read(utt), draws, self.bank, self.utt2spk[utt], max_speed=max_speed)
+        max_speed = self._max_speed(frames, min_frames)
+        out = apply_augmentation(self._read(utt), self._draws(epoch, index), self.bank, self.utt2spk[utt], max_speed)
         return compute_features(out.wave, self.features_config, out.vtln_warp).numpy()
 
     def frames(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> int:
@@ -205,9 +212,10 @@ class _Augmenter:
             span = speech_span(wave, self.features_config.sample_rate) if self.config.trim_prob else (0, 0)
             self.spans[utt] = (int(wave.shape[-1]), span)
         num_samples, span = self.spans[utt]
-        draws = draw_augmentation(self.config, np.random.default_rng([self.seed, epoch, index]))
-        max_speed = frames / min_frames if min_frames else 2.0
-        samples = augmented_length(draws, num_samples, span, self.features_config.sample_rate, max_speed)
+        max_speed = self._max_speed(frames, min_frames)
+        samples = augmented_length(
+            self._draws(epoch, index), num_samples, span, self.features_config.sample_rate, max_speed
+        )
         return self.features_config.num_frames(samples)
 
     def tracked_stats(self, speaker_stats: np.ndarray, clean: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
