@@ -191,7 +191,7 @@ def feature_matrix(
         wave += np.float32(config.dither) * dither_noise(first_sample, wave.size)
     tables = _kaldi_tables(config) if vtln_warp == 1.0 else _build_tables(config, vtln_warp)
     window, shift = config.frame_samples()
-    if wave.size < window:  # not one whole frame
+    if config.num_frames(wave.size) == 0:  # not one whole frame
         return np.zeros((0, config.dim), np.float32)
     emphasised = _emphasised_frames(wave, window, shift) * tables.window
     spectrum = torch.fft.rfft(torch.from_numpy(emphasised), n=tables.fft_size).numpy()
