@@ -10,7 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
+
+def _share_the_cores_among_workers() -> None:
+    """Under pytest-xdist each worker, and every command it starts, gets its share of the cores as its thread
+    count (set before torch loads), so two workers on two cores do not run four threads that spin against each
+    other. An explicit OMP_NUM_THREADS wins."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+
+
+_share_the_cores_among_workers()
+
+from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus  # noqa: E402
 
 TINY = SynthCorpusConfig(speakers=4, test_speakers=2, utts_per_speaker=3, seed=11)
 

@@ -30,8 +30,10 @@ needs_flite = pytest.mark.skipif(flite_path() is None, reason="flite is not inst
 def test_phone_map_covers_every_symbol_a_voice_says_for_the_grammar(voice: str, tmp_path: Path) -> None:
     words = tmp_path / "words.txt"
     words.write_text(" ".join(sorted(Lexicon.load(conf_path("synth_lexicon.yaml")).vocabulary())))
+    # The segments come from the voice's front end; a short duration stretch only makes the (discarded) waveform
+    # cheaper: the printout is the same, byte for byte, at 1/20 of the duration and a quarter of the time.
     printed = subprocess.run(
-        [str(flite_path()), "-voice", voice, "-ps", "-f", str(words), "-o", "none"],
+        [str(flite_path()), "-voice", voice, "--setf", "duration_stretch=0.05", "-ps", "-f", str(words), "-o", "none"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     symbols = set(printed.split())

@@ -43,7 +43,9 @@ def _config(data: Path, **overrides) -> TrainConfig:
 
 
 def test_tiny_model_overfits_to_low_per(tiny_data: Path, tmp_path: Path) -> None:
-    start = time.perf_counter()
+    """PER < 10 % on the utterances it trained on, in under a minute of CPU time (this process's, all its threads:
+    a clock that other processes on a busy machine do not move; the data loader runs in this process)."""
+    start = time.process_time()
     config = _config(
         tiny_data,
         valid_dir=str(tiny_data / "train"),
@@ -58,9 +60,9 @@ def test_tiny_model_overfits_to_low_per(tiny_data: Path, tmp_path: Path) -> None
     )
     best = train(config, tmp_path / "exp")
     rate, out = decode_data_dir(best, tiny_data / "train")
-    elapsed = time.perf_counter() - start
+    cpu_seconds = time.process_time() - start
     assert rate < 10.0, (out / "per_utt.txt").read_text()
-    assert elapsed < 90, f"took {elapsed:.0f} s"
+    assert cpu_seconds < 60, f"took {cpu_seconds:.0f} s of CPU time"
     for name in ("config.yaml", "tokens.txt", "best.ckpt", "last.ckpt", "logs/version_0/metrics.csv"):
         assert (tmp_path / "exp" / name).is_file(), name
     assert list((tmp_path / "exp" / "tb" / "version_0").glob("events.out.tfevents.*")), "TensorBoard log"
