@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -80,15 +83,17 @@ def test_introspection_path_matches_torch_nn(
     time=st.integers(1, 12),
     seed=st.integers(0, 10_000),
     start_from_state=st.booleans(),
+    residual=st.booleans(),
+    threads=st.sampled_from([1, 2]),
 )
 def test_introspection_equals_the_step_by_step_reference(
-    kind, layers, bidirectional, batch, time, seed, start_from_state
+    kind, layers, bidirectional, batch, time, seed, start_from_state, residual, threads
 ) -> None:
     """Every recorded gate, cell value and hidden state of both introspection paths (in place, and from the fused
-    kernel's outputs) equals the step-by-step equations within 1e-5, with padding, both directions and from a
-    carried-over state."""
+    kernel's outputs) equals the step-by-step equations within 1e-5, with padding, both directions, residual
+    shortcuts, from a carried-over state, and on one PyTorch thread or two."""
     torch.manual_seed(seed)
-    stack = RecurrentStack(kind, 5, 7, layers, bidirectional=bidirectional)
+    stack = RecurrentStack(kind, 5, 7, layers, bidirectional=bidirectional, residual=residual)
     x = torch.randn(batch, time, 5)
     lengths = torch.randint(1, time + 1, (batch,))
     lengths[0] = time
@@ -96,7 +101,8 @@ def test_introspection_equals_the_step_by_step_reference(
     if start_from_state:
         state = tuple(torch.randn_like(s) for s in stack.initial_state(batch))
     with torch.no_grad():  # inference: the in-place path (CPU)
-        in_place = stack(x, lengths, state, return_states=True)
+        with torch_threads(threads):
+            in_place = stack(x, lengths, state, return_states=True)
         steps = stack(x, lengths, state, return_states=True, step_by_step=True)
     from_kernel = stack(x, lengths, state, return_states=True)  # with gradients: from the fused kernel's outputs
     for fast in (in_place, from_kernel):
@@ -107,6 +113,17 @@ def test_introspection_equals_the_step_by_step_reference(
             assert sorted(rec_fast) == sorted(rec_steps)
             for key in rec_steps:
                 torch.testing.assert_close(rec_fast[key], rec_steps[key], atol=1e-5, rtol=1e-5)
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """PyTorch at ``count`` threads, then as before (the test suite's workers run at one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("kind", KINDS)
