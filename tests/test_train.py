@@ -88,6 +88,12 @@ def test_resume_refuses_another_config_and_a_second_fresh_run(tiny_data: Path, t
         train(_config(tiny_data, max_epochs=1), tmp_path / "exp")
     with pytest.raises(InputError, match=r"different config \(\['hidden_size'\]\)"):
         train(_config(tiny_data, hidden_size=16), tmp_path / "exp", resume=True)
+    # A run whose config.yaml predates a key (an older gatescope) resumes when the key is at its default.
+    saved = tmp_path / "exp" / "config.yaml"
+    saved.write_text("\n".join(line for line in saved.read_text().splitlines() if not line.startswith("zeros_max_s:")))
+    train(_config(tiny_data, max_epochs=2), tmp_path / "exp", resume=True)
+    with pytest.raises(InputError, match=r"different config \(\['zeros_max_s'\]\)"):
+        train(_config(tiny_data, max_epochs=3, zeros_max_s=1.0), tmp_path / "exp", resume=True)
 
 
 class SaveWeights(pl.Callback):

@@ -68,7 +68,10 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         if not last.is_file():
             raise InputError(f"{last}: nothing to resume from")
         saved = yaml.safe_load((out_dir / "config.yaml").read_text())
-        changed = {k for k, v in dataclasses.asdict(config).items() if k not in ("max_epochs",) and saved.get(k) != v}
+        defaults = dataclasses.asdict(TrainConfig())  # a key newer than the run's config had its default then
+        changed = {
+            k for k, v in dataclasses.asdict(config).items() if k != "max_epochs" and saved.get(k, defaults[k]) != v
+        }
         if changed:
             raise InputError(f"{out_dir / 'config.yaml'}: --resume with a different config ({sorted(changed)})")
     elif last.exists():
