@@ -64,8 +64,9 @@ demo: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" recipes/synth/run.sh --jobs $(JOBS) $(if $(FSDD),--fsdd "$(abspath $(FSDD))") \
 	  $(if $(NOISE_DIR),--noise-dir "$(abspath $(NOISE_DIR))")
 
-# Test files spread over two processes (pytest-xdist; a file's tests stay together, so its fixtures are made once):
-# 9.6 min of tests on two cores against 12.6 min in one. TEST_WORKERS=1 runs them in this process.
+# Test files spread over two processes (pytest-xdist; a file's tests stay together, so its fixtures are made once),
+# each with its share of the cores as its thread count (tests/conftest.py): 7.2 min of tests on two cores from a
+# clean clone (9.6 min with make setup from nothing). TEST_WORKERS=1 runs them in this process.
 TEST_WORKERS ?= 2
 test: setup test-os-packages
 	$(PY) -m pytest -q tests $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
