@@ -74,6 +74,17 @@ def test_introspection_path_matches_torch_nn(
     ref.load_state_dict(ours.state_dict())
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """PyTorch at ``count`` threads, then as before (the test suite's workers run at one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     kind=st.sampled_from(["lstm", "gru", "rnn"]),
@@ -113,17 +124,6 @@ def test_introspection_equals_the_step_by_step_reference(
             assert sorted(rec_fast) == sorted(rec_steps)
             for key in rec_steps:
                 torch.testing.assert_close(rec_fast[key], rec_steps[key], atol=1e-5, rtol=1e-5)
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """PyTorch at ``count`` threads, then as before (the test suite's workers run at one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("kind", KINDS)
