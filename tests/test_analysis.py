@@ -10,6 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import ndtr
+from scipy.stats import mannwhitneyu, rankdata
 
 import gatescope.analysis as ga
 from gatescope.analysis.memory.analyze import AnalysisConfig, run_analysis
@@ -57,6 +61,35 @@ def test_phoneme_selectivity_index_separates_selective_from_random_units() -> No
     assert psi[2].max() <= 1  # pure noise: (almost) never significant at p < 0.001
     index = selectivity_index(psi)
     assert index[0] == 1.0 and index[2] <= 0.2
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), decimals=st.sampled_from([None, 1, 0]), alpha=st.sampled_from([0.001, 0.05]))
+def test_psi_counts_the_rank_sum_tests_of_every_pair_of_phones(seed: int, decimals: int | None, alpha: float) -> None:
+    """The PSI's count tables give each pair's one-sided rank-sum test (average ranks for ties, normal
+    approximation): scipy's Mann-Whitney test where there are no ties, ranks of the pair's frames where there are."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(-1, 6, size=420)  # -1: unlabelled frames; phone 5 may fall under PSI_MIN_FRAMES
+    labels[rng.random(420) < 0.15] = 5
+    states = rng.standard_normal((420, 3)) + 0.4 * (labels[:, None] % 3 == np.arange(3))
+    if decimals is not None:
+        states = np.round(states, decimals)  # ties, as float16 recordings have
+    psi = phoneme_selectivity_index(states, labels, 7, alpha=alpha)
+    tested = [p for p in range(7) if (labels == p).sum() >= 20]
+    assert np.isnan(psi[:, [p for p in range(7) if p not in tested]]).all()
+    for unit in range(3):
+        for p in tested:
+            significant = 0
+            for q in (q for q in tested if q != p):
+                x, y = states[labels == p, unit], states[labels == q, unit]
+                if decimals is None:
+                    pvalue = mannwhitneyu(x, y, alternative="greater", method="asymptotic", use_continuity=False).pvalue
+                else:
+                    u = rankdata(np.concatenate([x, y]))[: x.size].sum() - x.size * (x.size + 1) / 2
+                    n, m = x.size, y.size
+                    pvalue = 1.0 - ndtr((u - n * m / 2) / np.sqrt(n * m * (n + m + 1) / 12))
+                significant += pvalue < alpha
+            assert psi[unit, p] == significant
 
 
 @pytest.mark.parametrize("true_half_life,floor", [(7.3, 0.0), (3.0, 0.2), (20.0, 0.05)])
