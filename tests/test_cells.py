@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from unittest import mock
 
 import pytest
 import torch
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from gatescope.asr.models.cells import KINDS, RecurrentStack
+from gatescope.asr.models.cells import KINDS, RecurrentStack, cpu_matmul
+from gatescope.asr.models.cells.cpu_matmul import PACK_BELOW_ROWS
 
 TORCH_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -85,6 +87,30 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+@contextmanager
+def matmul_backend(onednn: bool) -> Iterator[None]:
+    """The CPU frame loops' products by oneDNN (where the build has it) or, with ``onednn=False``, by PyTorch's
+    BLAS, as on a build without oneDNN."""
+    with mock.patch.object(cpu_matmul, "onednn_products_available", lambda: False) if not onednn else nullcontext():
+        yield
+
+
+@pytest.mark.parametrize("rows", [1, 8, PACK_BELOW_ROWS + 5])
+def test_packed_products_equal_torch_matmul(rows: int) -> None:
+    """oneDNN's packed and plain products and the BLAS fallback give ``x W^T + b``, ``other + x W^T`` and
+    ``a @ b`` to float rounding, for few rows (packed weight) and many (plain)."""
+    torch.manual_seed(rows)
+    x, weight, bias, other = torch.randn(rows, 37), torch.randn(53, 37), torch.randn(53), torch.randn(rows, 53)
+    for use_onednn in (True, False):
+        product = cpu_matmul.PackedLinear(weight, bias, rows, use_onednn=use_onednn)
+        assert product.onednn == (use_onednn and cpu_matmul.onednn_products_available())
+        torch.testing.assert_close(product(x), x @ weight.T + bias, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(product.add_to(other, x), other + x @ weight.T + bias, atol=1e-5, rtol=1e-5)
+        no_bias = cpu_matmul.PackedLinear(weight, None, rows, use_onednn=use_onednn)
+        torch.testing.assert_close(no_bias.add_to(other, x), other + x @ weight.T, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(cpu_matmul.product(x.T, other), x.T @ other, atol=1e-4, rtol=1e-5)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     kind=st.sampled_from(["lstm", "gru", "rnn"]),
@@ -96,13 +122,15 @@ def torch_threads(count: int) -> Iterator[None]:
     start_from_state=st.booleans(),
     residual=st.booleans(),
     threads=st.sampled_from([1, 2]),
+    onednn=st.booleans(),
 )
 def test_introspection_equals_the_step_by_step_reference(
-    kind, layers, bidirectional, batch, time, seed, start_from_state, residual, threads
+    kind, layers, bidirectional, batch, time, seed, start_from_state, residual, threads, onednn
 ) -> None:
     """Every recorded gate, cell value and hidden state of both introspection paths (in place, and from the fused
     kernel's outputs) equals the step-by-step equations within 1e-5, with padding, both directions, residual
-    shortcuts, from a carried-over state, and on one PyTorch thread or two."""
+    shortcuts, from a carried-over state, on one PyTorch thread or two, with the frame loops' products by oneDNN
+    or by PyTorch's BLAS."""
     torch.manual_seed(seed)
     stack = RecurrentStack(kind, 5, 7, layers, bidirectional=bidirectional, residual=residual)
     x = torch.randn(batch, time, 5)
@@ -112,7 +140,7 @@ def test_introspection_equals_the_step_by_step_reference(
     if start_from_state:
         state = tuple(torch.randn_like(s) for s in stack.initial_state(batch))
     with torch.no_grad():  # inference: the in-place path (CPU)
-        with torch_threads(threads):
+        with torch_threads(threads), matmul_backend(onednn):
             in_place = stack(x, lengths, state, return_states=True)
         steps = stack(x, lengths, state, return_states=True, step_by_step=True)
     from_kernel = stack(x, lengths, state, return_states=True)  # with gradients: from the fused kernel's outputs
@@ -287,13 +315,14 @@ def test_cudnn_fast_path_matches_introspection_on_gpu(kind: str) -> None:
     time=st.integers(1, 9),
     seed=st.integers(0, 10_000),
     use_output=st.booleans(),
+    onednn=st.booleans(),
 )
 def test_cpu_gru_training_path_matches_torch_nn_with_gradients(
-    input_size, hidden, layers, batch, time, seed, use_output
+    input_size, hidden, layers, batch, time, seed, use_output, onednn
 ) -> None:
     """Training a one-direction GRU on the CPU takes the written-out backward (gru_cpu.py): outputs, final state
     and every gradient (input, initial state, weights) equal torch.nn.GRU's, whether the loss reads the outputs
-    or only the final state."""
+    or only the final state, with its products by oneDNN or by PyTorch's BLAS."""
     torch.manual_seed(seed)
     ref = torch.nn.GRU(input_size, hidden, num_layers=layers, batch_first=True)
     ours = RecurrentStack("gru", input_size, hidden, layers)
@@ -304,10 +333,11 @@ def test_cpu_gru_training_path_matches_torch_nn_with_gradients(
     results = []
     for module in (ref, ours):
         x_in, h_in = x.clone().requires_grad_(), h0.clone().requires_grad_()
-        out = module(x_in, h_in) if module is ref else module(x_in, None, h_in)
-        output, final = (out[0], out[1]) if module is ref else (out.output, out.final_state[0])
-        loss = (output * weights).sum() if use_output else (final * 0.5).sum()
-        loss.backward()
+        with matmul_backend(onednn):  # the backward's products too
+            out = module(x_in, h_in) if module is ref else module(x_in, None, h_in)
+            output, final = (out[0], out[1]) if module is ref else (out.output, out.final_state[0])
+            loss = (output * weights).sum() if use_output else (final * 0.5).sum()
+            loss.backward()
         grads = [x_in.grad, h_in.grad, *(p.grad for _, p in sorted(module.state_dict(keep_vars=True).items()))]
         results.append((output.detach(), final.detach(), grads))
     (out_ref, final_ref, grads_ref), (out_ours, final_ours, grads_ours) = results
