@@ -12,6 +12,9 @@ from pathlib import Path
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# As the gatescope command runs (gatescope/cli): PyTorch backs CPU tensors of 2 MB and more with transparent huge
+# pages. Set before any large tensor exists; ``THP_MEM_ALLOC_ENABLE=0 python bench/...`` measures without.
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
 def machine() -> dict[str, object]:
@@ -21,6 +24,7 @@ def machine() -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
+        "thp_mem_alloc_enable": os.environ.get("THP_MEM_ALLOC_ENABLE", ""),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from gatescope import __version__
@@ -60,6 +61,10 @@ def _close_progress_bars() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (0 done, 1 a check failed or a bug, 2 bad input, 130 Ctrl-C)."""
+    # PyTorch backs CPU tensors of 2 MB and more with transparent huge pages when this is set (its opt-in since
+    # 2.2): recording every gate of every frame writes hundreds of MB of fresh buffers, whose 4 kB page faults
+    # otherwise make the analysis' recordings slower and their time vary by a fifth between runs (README "Speed").
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     args = parse_args(argv)
     if getattr(args, "quiet", True) is False and not sys.stderr.isatty():
         args.quiet = True  # progress bars only on a terminal: logs and pipes get the result lines alone
