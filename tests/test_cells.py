@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from unittest import mock
 
 import pytest
@@ -89,21 +89,31 @@ def torch_threads(count: int) -> Iterator[None]:
 
 @contextmanager
 def matmul_backend(onednn: bool) -> Iterator[None]:
-    """The CPU frame loops' products by oneDNN (where the build has it) or, with ``onednn=False``, by PyTorch's
-    BLAS, as on a build without oneDNN."""
-    with mock.patch.object(cpu_matmul, "onednn_products_available", lambda: False) if not onednn else nullcontext():
-        yield
+    """The CPU frame loops' products all by oneDNN, however small (where the build has it), or, with
+    ``onednn=False``, all by PyTorch's BLAS, as on a build without oneDNN."""
+    if onednn:
+        with mock.patch.object(cpu_matmul, "ONEDNN_MIN_MACS", 0):
+            yield
+    else:
+        with mock.patch.object(cpu_matmul, "onednn_products_available", lambda: False):
+            yield
 
 
-@pytest.mark.parametrize("rows", [1, 8, PACK_BELOW_ROWS + 5])
+@pytest.mark.parametrize("rows", [0, 1, 8, PACK_BELOW_ROWS + 5])
 def test_packed_products_equal_torch_matmul(rows: int) -> None:
     """oneDNN's packed and plain products and the BLAS fallback give ``x W^T + b``, ``other + x W^T`` and
-    ``a @ b`` to float rounding, for few rows (packed weight) and many (plain)."""
+    ``a @ b`` to float rounding, for few rows (packed weight), many (plain) and none (a chunk without frames)."""
     torch.manual_seed(rows)
-    x, weight, bias, other = torch.randn(rows, 37), torch.randn(53, 37), torch.randn(53), torch.randn(rows, 53)
+    x, weight, bias, other = (
+        torch.randn(rows, 370),
+        torch.randn(530, 370) / 20,
+        torch.randn(530),
+        torch.randn(rows, 530),
+    )
     for use_onednn in (True, False):
         product = cpu_matmul.PackedLinear(weight, bias, rows, use_onednn=use_onednn)
-        assert product.onednn == (use_onednn and cpu_matmul.onednn_products_available())
+        large = max(rows, 1) * weight.numel() >= cpu_matmul.ONEDNN_MIN_MACS  # one row: the BLAS's
+        assert product.onednn == (use_onednn and large and cpu_matmul.onednn_products_available())
         torch.testing.assert_close(product(x), x @ weight.T + bias, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(product.add_to(other, x), other + x @ weight.T + bias, atol=1e-5, rtol=1e-5)
         no_bias = cpu_matmul.PackedLinear(weight, None, rows, use_onednn=use_onednn)

@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -213,8 +214,14 @@ def test_shadow_memory_distance_is_zero_without_noise_and_grows_with_it() -> Non
     sizes=st.lists(st.integers(1, 7), min_size=1, max_size=12),
     cell=st.sampled_from(["lstm", "gru"]),
     residual=st.booleans(),
+    onednn=st.booleans(),
 )
-def test_numpy_stack_equals_the_model_for_any_chunking(sizes: list[int], cell: str, residual: bool) -> None:
+def test_numpy_stack_equals_the_model_for_any_chunking(
+    sizes: list[int], cell: str, residual: bool, onednn: bool
+) -> None:
+    """The numpy stack's log-probs and final state equal the model's for any chunking, with its input products by
+    PyTorch's BLAS (the small products of this model) or all by oneDNN (the demo's sizes)."""
+    from gatescope.asr.models.cells import cpu_matmul
     from gatescope.asr.streaming.numpy_stack import NumpyStack
 
     torch.manual_seed(len(sizes))
@@ -222,7 +229,11 @@ def test_numpy_stack_equals_the_model_for_any_chunking(sizes: list[int], cell: s
     frames = torch.randn(1, sum(sizes), 30)
     with torch.inference_mode():
         expected = model(frames)
-    stack = NumpyStack(model)
+    with mock.patch.object(cpu_matmul, "ONEDNN_MIN_MACS", 0 if onednn else cpu_matmul.ONEDNN_MIN_MACS):
+        stack = NumpyStack(model)
+    assert all(
+        layer.input_product.onednn == (onednn and cpu_matmul.onednn_products_available()) for layer in stack.layers
+    )
     state = stack.zero_state()
     bounds = list(itertools.accumulate(sizes, initial=0))
     got = np.concatenate([stack.step(frames[0, a:b].numpy(), state) for a, b in itertools.pairwise(bounds)])

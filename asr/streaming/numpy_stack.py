@@ -9,8 +9,9 @@ Why: a 100 ms chunk brings 3 or 4 stacked frames per layer. For so few frames Py
 100 µs per frame and layer on this project's 2-core machine, mostly per-operator overhead around two small
 products; numpy's OpenBLAS does a one-row product (``h W_hh``) in about 20 µs and the gate activations in place
 in a few more (``bench/stream_speed.py`` measures both paths side by side). The input products of a layer do
-not depend on its recurrence, so they are one product for all the chunk's frames, done by PyTorch: its BLAS
-does a 3- or 4-row product in about the time of one row, where OpenBLAS's costs two to three rows' time. The
+not depend on its recurrence, so they are one product for all the chunk's frames, done by oneDNN with the weight
+packed for a few rows (:mod:`~gatescope.asr.models.cells.cpu_matmul`): a 3-row product in about twice a one-row
+product's time, where PyTorch's MKL costs four and OpenBLAS nine (AVX-512 AMD EPYC: 20, 39 and 86 µs). The
 frame loops make about ten numpy calls per frame, into buffers and views made once: each call costs about a
 microsecond besides its arithmetic, as much as a gate's.
 """
@@ -25,8 +26,11 @@ from scipy.special import expit
 from torch import Tensor
 
 from gatescope.asr.models.acoustic import AcousticModel
+from gatescope.asr.models.cells.cpu_matmul import PackedLinear
 from gatescope.asr.models.cells.layer import RecurrentLayer
 
+# Stacked frames a layer gets per chunk, what its input products are packed for: 3 or 4 for 100 ms chunks at 30 ms.
+CHUNK_FRAMES = 4
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # one direction's, as torch.nn.LSTM/GRU name them
 
 
@@ -49,9 +53,8 @@ def unsupported_reason(model: AcousticModel) -> str | None:
 class _Layer:
     """One layer's weights, transposed for row-vector products."""
 
-    w_ih: Tensor  # (input, gates * units), for PyTorch's product over all of a chunk's frames
+    input_product: PackedLinear  # x W_ih^T + b over all of a chunk's frames, by oneDNN (else PyTorch's BLAS)
     w_hh: np.ndarray  # (units, gates * units)
-    b_ih: np.ndarray  # (1, gates * units): the LSTM's b_ih + b_hh; the GRU's b_ih plus b_hh's r and z parts
     b_hn: np.ndarray  # (1, units): the GRU's recurrent n bias, which stays inside r * (h W_hn + b_hn); LSTM: empty
 
 
@@ -149,8 +152,9 @@ class NumpyStack:
                 w_ih, w_hh, bias, b_hn = w_ih[order], w_hh[order], (b_ih + b_hh)[order], np.zeros(0, np.float32)
             else:  # the recurrent r and z biases add to the input's; the n one is multiplied by r
                 bias, b_hn = b_ih + np.r_[b_hh[: 2 * n], np.zeros(n, np.float32)], b_hh[2 * n :]
-            w_ih_t = torch.from_numpy(np.ascontiguousarray(w_ih.T))
-            self.layers.append(_Layer(w_ih_t, np.ascontiguousarray(w_hh.T), bias[None], b_hn[None]))
+            # the LSTM's b_ih + b_hh; the GRU's b_ih plus b_hh's r and z parts
+            input_product = PackedLinear(torch.from_numpy(w_ih), torch.from_numpy(bias), rows=CHUNK_FRAMES)
+            self.layers.append(_Layer(input_product, np.ascontiguousarray(w_hh.T), b_hn[None]))
         self.w_out = np.ascontiguousarray(as_array(model.output.weight).T)
         self.b_out = as_array(model.output.bias)
         self.buffers = _FrameBuffers(self.family, n)
@@ -169,11 +173,8 @@ class NumpyStack:
         """Log-probs ``(frames, tokens)`` for ``frames`` ``(frames, input)`` stacked feature frames; ``state``
         moves on to the last of them."""
         x = np.ascontiguousarray(frames, dtype=np.float32)
-        gates = 4 if self.family == "lstm" else 3
         for k, layer in enumerate(self.layers):
-            inputs = np.empty((x.shape[0], gates * self.units), np.float32)  # x_t W_ih + b of every frame
-            torch.mm(torch.from_numpy(x), layer.w_ih, out=torch.from_numpy(inputs))
-            inputs += layer.b_ih
+            inputs = layer.input_product(torch.from_numpy(x)).numpy()  # x_t W_ih + b of every frame
             out = np.empty((x.shape[0], self.units), np.float32)
             if self.family == "lstm":
                 _lstm_frames(inputs, layer.w_hh, state.h[k], state.c[k], out, self.buffers)
