@@ -16,7 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from gatescope.asr.models.cells.cpu_matmul import PackedLinear
 from gatescope.asr.models.cells.equations import LSTMFlags, gru_step, lstm_step, rnn_step
-from gatescope.asr.models.cells.gru_cpu import gru_frames, gru_sequence
+from gatescope.asr.models.cells.gru_cpu import doubled_last_block, gru_frames, gru_sequence
 
 LayerState = tuple[Tensor, ...]  # lstm: (h, c[, gates]); gru/rnn: (h,) -- each (directions, batch, units)
 
@@ -178,11 +178,10 @@ class RecurrentLayer(nn.Module):
         The input projection of all frames is one matmul into a buffer that then holds the gates; each frame adds
         its recurrent matmul (oneDNN, the weights packed once: cells/cpu_matmul.py) and applies the activations in
         place, and c and h are written straight into their outputs, so nothing is computed twice and nothing is
-        copied. Frames past a sequence's length run
-        too (no branch per frame) and are zeroed afterwards; the final state is read at each length. On a GPU, for
-        the plain RNN (whose only record is h) and where gradients are needed (the in-place buffers have none),
-        :meth:`_recorded_from_kernel` runs instead. Equal to :meth:`forward_steps` with ``record=True`` to float
-        precision."""
+        copied. Frames past a sequence's length run too (no branch per frame) and are zeroed afterwards; the final
+        state is read at each length. On a GPU, for the plain RNN (whose only record is h) and where gradients are
+        needed (the in-place buffers have none), :meth:`_recorded_from_kernel` runs instead. Equal to
+        :meth:`forward_steps` with ``record=True`` to float precision."""
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         if self.family == "rnn" or x.is_cuda or needs_grad:
             return self._recorded_from_kernel(x, lengths, state)
@@ -254,13 +253,12 @@ class RecurrentLayer(nn.Module):
         batch, time, _ = x.shape
         i, f, g, o = (torch.arange(k * units, (k + 1) * units, device=x.device) for k in range(4))
         order = torch.cat([i, f, o, g])
-        doubled_g = torch.ones(4 * units, 1, device=x.device, dtype=x.dtype)
-        doubled_g[3 * units :] = 2.0
-        bias = (p("bias_ih") + p("bias_hh"))[order] * doubled_g[:, 0]
+        doubled_g = doubled_last_block(4, units, x)
+        bias = (p("bias_ih") + p("bias_hh"))[order] * doubled_g
         inputs = x.transpose(0, 1).reshape(time * batch, -1)
-        input_product = PackedLinear(p("weight_ih")[order] * doubled_g, bias, time * batch)
+        input_product = PackedLinear(p("weight_ih")[order] * doubled_g[:, None], bias, time * batch)
         gates = input_product(inputs).view(time, batch, 4 * units)  # pre-activations, then the gates in place
-        recurrent = PackedLinear(p("weight_hh")[order] * doubled_g, None, batch)
+        recurrent = PackedLinear(p("weight_hh")[order] * doubled_g[:, None], None, batch)
         cells, outs = x.new_empty(time, batch, units), x.new_empty(time, batch, units)
         h, c = state[0].contiguous(), state[1]
         update, squashed = x.new_empty(batch, units), x.new_empty(batch, units)
