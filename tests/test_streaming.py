@@ -6,7 +6,6 @@ import io
 import itertools
 import json
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -25,6 +24,7 @@ from gatescope.asr.models.acoustic import AcousticModel, ModelConfig
 from gatescope.asr.streaming.sources import pcm_chunks, wav_chunks
 from gatescope.cli import main
 from gatescope.errors import InputError
+from tests.test_cells import matmul_backend
 
 SR = 16000
 RNG = np.random.default_rng(0)
@@ -219,8 +219,8 @@ def test_shadow_memory_distance_is_zero_without_noise_and_grows_with_it() -> Non
 def test_numpy_stack_equals_the_model_for_any_chunking(
     sizes: list[int], cell: str, residual: bool, onednn: bool
 ) -> None:
-    """The numpy stack's log-probs and final state equal the model's for any chunking, with its input products by
-    PyTorch's BLAS (the small products of this model) or all by oneDNN (the demo's sizes)."""
+    """The numpy stack's log-probs and final state equal the model's for any chunking, with its input products all
+    by PyTorch's BLAS or all by oneDNN (which the demo's sizes take)."""
     from gatescope.asr.models.cells import cpu_matmul
     from gatescope.asr.streaming.numpy_stack import NumpyStack
 
@@ -229,7 +229,7 @@ def test_numpy_stack_equals_the_model_for_any_chunking(
     frames = torch.randn(1, sum(sizes), 30)
     with torch.inference_mode():
         expected = model(frames)
-    with mock.patch.object(cpu_matmul, "ONEDNN_MIN_MACS", 0 if onednn else cpu_matmul.ONEDNN_MIN_MACS):
+    with matmul_backend(onednn):
         stack = NumpyStack(model)
     assert all(
         layer.input_product.onednn == (onednn and cpu_matmul.onednn_products_available()) for layer in stack.layers

@@ -51,7 +51,8 @@ def unsupported_reason(model: AcousticModel) -> str | None:
 
 @dataclass(frozen=True)
 class _Layer:
-    """One layer's weights, transposed for row-vector products."""
+    """One layer's weights: the input product over a chunk's frames, the recurrent weight transposed for one-row
+    products."""
 
     input_product: PackedLinear  # x W_ih^T + b over all of a chunk's frames, by oneDNN (else PyTorch's BLAS)
     w_hh: np.ndarray  # (units, gates * units)

@@ -28,6 +28,11 @@ def onednn_products_available() -> bool:
     )
 
 
+def _onednn_takes(*tensors: Tensor) -> bool:
+    """Whether oneDNN's products apply to ``tensors``: float32 on the CPU, and the build has them."""
+    return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors) and onednn_products_available()
+
+
 # oneDNN's call costs about 10 us more than the BLAS's, so the smallest products stay with the BLAS: below this many
 # multiply-adds (rows x inputs x outputs; 3 x 39 by 39 x 888: 12.8 us against 6.0, 3 x 296 by 296 x 888: 26 against 35).
 ONEDNN_MIN_MACS = 500_000
@@ -45,13 +50,7 @@ class PackedLinear:
 
     def __init__(self, weight: Tensor, bias: Tensor | None, rows: int, use_onednn: bool = True) -> None:
         weight, bias = weight.detach(), None if bias is None else bias.detach()
-        self.onednn = (
-            use_onednn
-            and weight.device.type == "cpu"
-            and weight.dtype == torch.float32
-            and max(rows, 1) * weight.numel() >= ONEDNN_MIN_MACS
-            and onednn_products_available()
-        )
+        self.onednn = use_onednn and max(rows, 1) * weight.numel() >= ONEDNN_MIN_MACS and _onednn_takes(weight)
         self.bias, self.out_features = bias, weight.shape[0]
         if self.onednn and rows < PACK_BELOW_ROWS:
             self.weight = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), max(rows, 1))
@@ -81,12 +80,6 @@ class PackedLinear:
 def product(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` of two 2-D tensors: by oneDNN (``b``'s transpose as the weight of one inner product) for float32
     on the CPU where the build has it, else by ``torch.mm``. No gradients flow through it."""
-    if (
-        a.numel()
-        and b.numel()
-        and a.device.type == "cpu"
-        and a.dtype == b.dtype == torch.float32
-        and onednn_products_available()
-    ):
+    if a.numel() and b.numel() and _onednn_takes(a, b):
         return torch.ops.mkldnn._linear_pointwise(a.contiguous(), b.T.contiguous(), None, "none", [], "")
     return torch.mm(a, b)
