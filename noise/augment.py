@@ -20,6 +20,7 @@ from torch import Tensor
 from gatescope.errors import InputError
 from gatescope.noise.bank import NoiseBank, NoiseSpec
 from gatescope.noise.channel import (
+    TRIM_FLOOR_DB,
     Channel,
     random_channel,
     speech_span,
@@ -36,7 +37,9 @@ class AugmentConfig:
     [``snr_min``, ``snr_max``] dB (measured on active speech). ``speed_factors``: one drawn per utterance (e.g.
     0.9, 1.0, 1.1). ``channel_prob``: share of utterances put through a random channel. ``vtlp_max``: the
     vocal-tract warp is uniform in [1 - vtlp_max, 1 + vtlp_max] (0: none). ``trim_prob``: share of utterances
-    whose silence before and after the speech is cut to a random part of it (none to all). ``zeros_prob``: share of
+    whose silence before and after the speech is cut to a random part of it (none to all), the speech's edges found
+    at a floor uniform in [``trim_floor_db_min``, ``trim_floor_db_max``] dB under its loudest 10 ms (below the
+    default 35 dB the cut goes into weak consonants, as clips cut by an energy threshold are). ``zeros_prob``: share of
     utterances given runs of exact digital zeros, each uniform in [0, ``zeros_max_s``] seconds, before and after
     (what a muted or virtual microphone sends; added last, so no noise fills them). ``nonspeech_prob``: share of
     utterances replaced by audio with no speech in it (see :func:`nonspeech`), whose transcript is then empty."""
@@ -52,6 +55,8 @@ class AugmentConfig:
     zeros_prob: float = 0.0
     zeros_max_s: float = 2.0
     nonspeech_prob: float = 0.0
+    trim_floor_db_min: float = TRIM_FLOOR_DB
+    trim_floor_db_max: float = TRIM_FLOOR_DB
 
     def __post_init__(self) -> None:
         for name in ("prob", "channel_prob", "trim_prob", "zeros_prob", "nonspeech_prob"):
@@ -59,6 +64,11 @@ class AugmentConfig:
                 raise InputError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snr_min > self.snr_max:
             raise InputError(f"noise SNR range is empty: [{self.snr_min}, {self.snr_max}]")
+        if not 0.0 < self.trim_floor_db_min <= self.trim_floor_db_max <= 120.0:
+            raise InputError(
+                f"trim floors must satisfy 0 < min <= max <= 120 dB, got [{self.trim_floor_db_min}, "
+                f"{self.trim_floor_db_max}]"
+            )
         if self.zeros_max_s < 0:
             raise InputError(f"zeros_max_s must be >= 0, got {self.zeros_max_s}")
         if not 0.0 <= self.vtlp_max <= 0.2:
@@ -99,7 +109,8 @@ class Augmented(NamedTuple):
 class AugmentDraws:
     """What one utterance's augmentation drew (:func:`draw_augmentation`), before any audio is touched: the
     speed factor, channel, noise (``noise``: a noise spec's text, "" for none; its ``snr`` and ``seed``), warp,
-    shares of leading and trailing silence kept (``trim``) and seconds of zeros before and after (``zeros``)."""
+    shares of leading and trailing silence kept (``trim``), the floor in dB that finds the speech's edges for the
+    trim (``trim_floor_db``) and seconds of zeros before and after (``zeros``)."""
 
     speed: float
     channel: Channel | None
@@ -109,6 +120,7 @@ class AugmentDraws:
     warp: float
     trim: tuple[float, float] | None
     zeros: tuple[float, float] | None
+    trim_floor_db: float = TRIM_FLOOR_DB
 
 
 def draw_augmentation(config: AugmentConfig, rng: np.random.Generator) -> AugmentDraws:
@@ -122,6 +134,8 @@ def draw_augmentation(config: AugmentConfig, rng: np.random.Generator) -> Augmen
     warp = float(rng.uniform(1 - config.vtlp_max, 1 + config.vtlp_max)) if config.vtlp_max else 1.0
     trim = rng.uniform(size=2) if rng.random() < config.trim_prob else None  # newer draws last: older ones stay put
     zeros = rng.uniform(0, config.zeros_max_s, size=2) if rng.random() < config.zeros_prob else None
+    floor_range = (config.trim_floor_db_min, config.trim_floor_db_max)
+    floor = float(rng.uniform(*floor_range)) if trim is not None and floor_range[1] > floor_range[0] else floor_range[0]
     return AugmentDraws(
         speed,
         channel,
@@ -131,6 +145,7 @@ def draw_augmentation(config: AugmentConfig, rng: np.random.Generator) -> Augmen
         warp,
         None if trim is None else (float(trim[0]), float(trim[1])),
         None if zeros is None else (float(zeros[0]), float(zeros[1])),
+        floor,
     )
 
 
@@ -156,7 +171,8 @@ def augmented_length(
     draws: AugmentDraws, num_samples: int, span: tuple[int, int], sample_rate: int, max_speed: float = 2.0
 ) -> int:
     """How many samples :func:`apply_augmentation` makes of an utterance of ``num_samples`` whose speech is
-    ``span`` (:func:`~gatescope.noise.channel.speech_span`), without touching its audio: for batching by length."""
+    ``span`` (:func:`~gatescope.noise.channel.speech_span` at ``draws.trim_floor_db``), without touching its
+    audio: for batching by length."""
     lengths = _lengths(draws, num_samples, span, sample_rate, max_speed)
     kept = speed_perturbed_length(lengths.kept[1] - lengths.kept[0], lengths.speed)
     return kept + sum(lengths.zeros)  # the channel, noise and reverberation keep the length
@@ -168,12 +184,15 @@ def apply_augmentation(
     """``speech`` ``(samples,)`` perturbed as ``draws`` say (silence trim, speed, channel, noise, digital zeros; the
     warp last). ``speaker`` is kept out of babble; a speed factor above ``max_speed`` is not used (1.0 instead), so
     a tight utterance keeps enough frames for its CTC labels."""
-    span = speech_span(speech, bank.sample_rate) if draws.trim is not None else (0, speech.shape[-1])
+    span = (
+        speech_span(speech, bank.sample_rate, draws.trim_floor_db) if draws.trim is not None else (0, speech.shape[-1])
+    )
     lengths = _lengths(draws, speech.shape[-1], span, bank.sample_rate, max_speed)
     done = []
     if draws.trim is not None:
         speech = speech[lengths.kept[0] : lengths.kept[1]]
-        done.append(f"trim{draws.trim[0]:.2f},{draws.trim[1]:.2f}")
+        floor = "" if draws.trim_floor_db == TRIM_FLOOR_DB else f"@{draws.trim_floor_db:.1f}dB"
+        done.append(f"trim{draws.trim[0]:.2f},{draws.trim[1]:.2f}{floor}")
     if lengths.speed != 1.0:
         speech = speed_perturb(speech, lengths.speed)
         done.append(f"speed{lengths.speed:g}")

@@ -73,17 +73,34 @@ def highpass(wave: Tensor, cutoff_hz: float, sample_rate: int) -> Tensor:
     return AF.highpass_biquad(wave, sample_rate, cutoff_hz)
 
 
-def speech_span(wave: Tensor, sample_rate: int, floor_db: float = 35.0) -> tuple[int, int]:
-    """``[start, end)`` in samples from the first to the last 10 ms frame whose energy is within ``floor_db`` of
-    the loudest frame's: where the speech is, without labels (the whole wave if it is too short to tell)."""
+TRIM_FLOOR_DB = 35.0  # speech_span's default: a frame within this many dB of the loudest is speech
+
+
+def frame_levels_db(wave: Tensor, sample_rate: int) -> Tensor:
+    """The level in dB (float64) of each whole 10 ms frame of ``wave`` (``(samples,)``)."""
     hop = sample_rate // 100
     frames = wave.shape[-1] // hop
-    if frames < 3:
-        return 0, wave.shape[-1]
     energy = wave[: frames * hop].reshape(frames, hop).double().pow(2).mean(dim=1)
-    level = 10 * torch.log10(energy + 1e-12)
-    active = torch.nonzero(level >= level.max() - floor_db).flatten()
-    return int(active[0]) * hop, min(wave.shape[-1], (int(active[-1]) + 1) * hop)
+    return 10 * torch.log10(energy + 1e-12)
+
+
+def span_of_levels(
+    levels: Tensor, sample_rate: int, num_samples: int, floor_db: float = TRIM_FLOOR_DB
+) -> tuple[int, int]:
+    """``[start, end)`` in samples of the first to the last 10 ms frame of ``levels`` (:func:`frame_levels_db` of a
+    wave of ``num_samples``) within ``floor_db`` of the loudest (the whole wave if it is under three frames)."""
+    hop = sample_rate // 100
+    if levels.shape[0] < 3:
+        return 0, num_samples
+    active = torch.nonzero(levels >= levels.max() - floor_db).flatten()
+    return int(active[0]) * hop, min(num_samples, (int(active[-1]) + 1) * hop)
+
+
+def speech_span(wave: Tensor, sample_rate: int, floor_db: float = TRIM_FLOOR_DB) -> tuple[int, int]:
+    """``[start, end)`` in samples from the first to the last 10 ms frame whose energy is within ``floor_db`` of
+    the loudest frame's: where the speech is, without labels (the whole wave if it is too short to tell). A lower
+    floor cuts into the speech's weak edges (a fricative's onset, a stop's release), as tightly cut clips do."""
+    return span_of_levels(frame_levels_db(wave, sample_rate), sample_rate, wave.shape[-1], floor_db)
 
 
 def trim_silence(wave: Tensor, sample_rate: int, keep_lead: float, keep_trail: float) -> Tensor:

@@ -277,6 +277,40 @@ def test_trim_silence_keeps_the_speech_and_the_asked_share_of_silence() -> None:
         gn.trim_silence(speech, SR, 1.5, 0.0)
 
 
+def test_a_lower_trim_floor_cuts_into_the_weak_edges_of_the_speech() -> None:
+    # 0.1 s of a weak "fricative" (white noise 25 dB under the speech's loudest 10 ms) before the speech, after
+    # 0.2 s of digital silence: the default floor (35 dB) keeps the fricative, a 20 dB one cuts it off.
+    speech = speech_like(SR // 2, 0)
+    loudest = float(gn.frame_levels_db(speech, SR).max())
+    weak = gn.colored("white", SR // 10, seed=1)
+    weak = weak * (10 ** ((loudest - 25) / 20) / float(weak.pow(2).mean().sqrt()))
+    wave = torch.cat([torch.zeros(SR // 5), weak, speech])
+    assert abs(gn.speech_span(wave, SR)[0] - SR // 5) <= SR // 100
+    assert abs(gn.speech_span(wave, SR, floor_db=20.0)[0] - (SR // 5 + SR // 10)) <= 3 * SR // 100
+    levels = gn.frame_levels_db(wave, SR)
+    for floor in (20.0, 35.0):
+        assert gn.span_of_levels(levels, SR, wave.shape[0], floor) == gn.speech_span(wave, SR, floor)
+    # drawn last, in its range, and only for trimmed utterances; the cut shows in the description
+    config = gn.AugmentConfig(trim_prob=0.5, zeros_prob=0.5, trim_floor_db_min=15.0, trim_floor_db_max=30.0)
+    plain = gn.AugmentConfig(trim_prob=0.5, zeros_prob=0.5)
+    bank, floors = gn.NoiseBank(), set()
+    for seed in range(12):
+        draws = gn.draw_augmentation(config, np.random.default_rng(seed))
+        assert draws.trim == gn.draw_augmentation(plain, np.random.default_rng(seed)).trim
+        if draws.trim is None:
+            assert draws.trim_floor_db == 15.0
+            continue
+        assert 15.0 <= draws.trim_floor_db <= 30.0
+        floors.add(draws.trim_floor_db)
+        out = gn.apply_augmentation(wave, draws, bank)
+        assert f"@{draws.trim_floor_db:.1f}dB" in out.description
+        span = gn.speech_span(wave, SR, draws.trim_floor_db)
+        assert out.wave.shape[0] == gn.augmented_length(draws, wave.shape[0], span, SR)
+    assert len(floors) >= 3
+    with pytest.raises(InputError, match="trim floors"):
+        gn.AugmentConfig(trim_floor_db_min=30.0, trim_floor_db_max=20.0)
+
+
 def test_trim_is_drawn_last_so_other_draws_do_not_move() -> None:
     speech = speech_like(SR, 2, silence=0.2)
     base = gn.AugmentConfig(prob=0.5, types=("white",), speed_factors=(0.9, 1.1), channel_prob=0.5)

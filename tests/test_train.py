@@ -352,7 +352,8 @@ def test_batches_sort_on_the_augmented_lengths(tiny_data: Path) -> None:
 
     tokens = TokenTable.for_target("phones", {})
     config = AugmentConfig(prob=0.5, types=("white", "reverb:0.3"), speed_factors=(0.9, 1.0, 1.1), channel_prob=0.5,
-                           trim_prob=0.7, zeros_prob=0.5, zeros_max_s=1.0, nonspeech_prob=0.2)  # fmt: skip
+                           trim_prob=0.7, zeros_prob=0.5, zeros_max_s=1.0, nonspeech_prob=0.2,
+                           trim_floor_db_min=15.0)  # fmt: skip
     data = CTCDataset(tiny_data / "train", tokens, augment=config, seed=5)
     changed = 0
     for epoch in range(3):

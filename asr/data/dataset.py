@@ -33,8 +33,9 @@ from gatescope.noise import (
     apply_augmentation,
     augmented_length,
     draw_augmentation,
+    frame_levels_db,
     nonspeech,
-    speech_span,
+    span_of_levels,
 )
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class _Augmenter:
                 wave = read_audio(self.wav_scp[utts[i]], self.features_config.sample_rate)[0]
                 pool.append((self.utt2spk[utts[i]], torch.from_numpy(wave)))
         self.bank = NoiseBank(sample_rate=self.features_config.sample_rate, babble_pool=pool)
-        self.spans: dict[str, tuple[int, tuple[int, int]]] = {}  # utt -> samples, speech span (read once)
+        self.levels: dict[str, tuple[int, Tensor | None]] = {}  # utt -> samples, 10 ms levels for the trim (read once)
 
     def _read(self, utt: str) -> Tensor:
         return torch.from_numpy(read_audio(self.wav_scp[utt], self.features_config.sample_rate)[0])
@@ -207,15 +208,14 @@ class _Augmenter:
     def frames(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> int:
         """How many frames :meth:`features` returns for the same arguments, from the draws alone (the audio is
         read once, the first time, for its length and speech span)."""
-        if utt not in self.spans:
+        rate = self.features_config.sample_rate
+        if utt not in self.levels:
             wave = self._read(utt)
-            span = speech_span(wave, self.features_config.sample_rate) if self.config.trim_prob else (0, 0)
-            self.spans[utt] = (int(wave.shape[-1]), span)
-        num_samples, span = self.spans[utt]
-        max_speed = self._max_speed(frames, min_frames)
-        samples = augmented_length(
-            self._draws(epoch, index), num_samples, span, self.features_config.sample_rate, max_speed
-        )
+            self.levels[utt] = (int(wave.shape[-1]), frame_levels_db(wave, rate) if self.config.trim_prob else None)
+        num_samples, levels = self.levels[utt]
+        draws = self._draws(epoch, index)
+        span = (0, 0) if levels is None else span_of_levels(levels, rate, num_samples, draws.trim_floor_db)
+        samples = augmented_length(draws, num_samples, span, rate, self._max_speed(frames, min_frames))
         return self.features_config.num_frames(samples)
 
     def tracked_stats(self, speaker_stats: np.ndarray, clean: np.ndarray, perturbed: np.ndarray) -> np.ndarray:

@@ -42,6 +42,10 @@ class TrainConfig(ModelConfig):
     channel_prob: float = 0.0  # share of utterances through a random channel (band-limit, tilt, high-pass, level)
     vtlp_max: float = 0.0  # vocal-tract length perturbation: fbank warp uniform in [1 - vtlp_max, 1 + vtlp_max]
     trim_prob: float = 0.0  # share of utterances whose leading/trailing silence is cut to a random part of it
+    # where the trim finds the speech's edges: a floor uniform in [min, max] dB under the loudest 10 ms; under the
+    # default 35 the cut goes into weak consonants, as clips cut by an energy threshold are (FSDD's, about 20 dB)
+    trim_floor_db_min: float = 35.0
+    trim_floor_db_max: float = 35.0
     # share of utterances given exact digital zeros (0 to zeros_max_s each) before and after, as a muted or virtual
     # microphone sends: the front end's dither makes them a floor far below any recording's, which the model must know
     zeros_prob: float = 0.0
@@ -88,6 +92,8 @@ class TrainConfig(ModelConfig):
                 self.zeros_prob,
                 self.zeros_max_s,
                 self.nonspeech_prob,
+                self.trim_floor_db_min,
+                self.trim_floor_db_max,
             )
         except ValueError as err:
             raise InputError(f"noise augmentation: {err}") from None
@@ -102,6 +108,8 @@ class TrainConfig(ModelConfig):
         "channel_prob": PROBABILITY,
         "vtlp_max": Range(0, 0.2),
         "trim_prob": PROBABILITY,
+        "trim_floor_db_min": Range(0, 120, low_open=True),
+        "trim_floor_db_max": Range(0, 120, low_open=True),
         "zeros_prob": PROBABILITY,
         "zeros_max_s": Range(0, 60),
         "nonspeech_prob": PROBABILITY,
