@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from gatescope.asr.models.cells import KINDS, RecurrentStack, cpu_matmul
+from gatescope.asr.models.cells import KINDS, RecurrentStack, cpu_matmul, onednn_lstm
 from gatescope.asr.models.cells.cpu_matmul import PACK_BELOW_ROWS
 
 TORCH_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _reference_run(ref: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, tuple]:
@@ -99,6 +100,17 @@ def matmul_backend(onednn: bool) -> Iterator[None]:
             yield
 
 
+@contextmanager
+def fused_lstm_recording(on: bool) -> Iterator[None]:
+    """The LSTM's records from oneDNN's fused kernel where it applies (cells/onednn_lstm.py) or, with ``on=False``,
+    by the frame loop, as where the kernel's workspace does not read back."""
+    if on:
+        yield
+    else:
+        with mock.patch.object(onednn_lstm, "fused_lstm_available", lambda x: False):
+            yield
+
+
 @pytest.mark.parametrize("rows", [0, 1, 8, PACK_BELOW_ROWS + 5])
 def test_packed_products_equal_torch_matmul(rows: int) -> None:
     """oneDNN's packed and plain products and the BLAS fallback give ``x W^T + b``, ``other + x W^T`` and
@@ -133,14 +145,15 @@ def test_packed_products_equal_torch_matmul(rows: int) -> None:
     residual=st.booleans(),
     threads=st.sampled_from([1, 2]),
     onednn=st.booleans(),
+    fused=st.booleans(),
 )
 def test_introspection_equals_the_step_by_step_reference(
-    kind, layers, bidirectional, batch, time, seed, start_from_state, residual, threads, onednn
+    kind, layers, bidirectional, batch, time, seed, start_from_state, residual, threads, onednn, fused
 ) -> None:
     """Every recorded gate, cell value and hidden state of both introspection paths (in place, and from the fused
     kernel's outputs) equals the step-by-step equations within 1e-5, with padding, both directions, residual
-    shortcuts, from a carried-over state, on one PyTorch thread or two, with the frame loops' products by oneDNN
-    or by PyTorch's BLAS."""
+    shortcuts, from a carried-over state, on one PyTorch thread or two, the LSTM's records from oneDNN's fused
+    kernel or by the frame loop, with the frame loops' products by oneDNN or by PyTorch's BLAS."""
     torch.manual_seed(seed)
     stack = RecurrentStack(kind, 5, 7, layers, bidirectional=bidirectional, residual=residual)
     x = torch.randn(batch, time, 5)
@@ -150,7 +163,7 @@ def test_introspection_equals_the_step_by_step_reference(
     if start_from_state:
         state = tuple(torch.randn_like(s) for s in stack.initial_state(batch))
     with torch.no_grad():  # inference: the in-place path (CPU)
-        with torch_threads(threads), matmul_backend(onednn):
+        with torch_threads(threads), matmul_backend(onednn), fused_lstm_recording(fused):
             in_place = stack(x, lengths, state, return_states=True)
         steps = stack(x, lengths, state, return_states=True, step_by_step=True)
     from_kernel = stack(x, lengths, state, return_states=True)  # with gradients: from the fused kernel's outputs
@@ -162,6 +175,48 @@ def test_introspection_equals_the_step_by_step_reference(
             assert sorted(rec_fast) == sorted(rec_steps)
             for key in rec_steps:
                 torch.testing.assert_close(rec_fast[key], rec_steps[key], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this PyTorch build has no oneDNN")
+@pytest.mark.parametrize(("units", "batch"), [(256, 1), (256, 8), (320, 16), (33, 3)])
+def test_fused_lstm_records_read_back_at_real_widths(units: int, batch: int) -> None:
+    """At the widths models use (gate rows of 1024 and 1280 floats, which oneDNN pads by 16 against 4K aliasing,
+    and an odd one) the workspace reads back on this PyTorch: the fused path is taken and equals the equations."""
+    torch.manual_seed(units + batch)
+    stack = RecurrentStack("lstm", 40, units, 2).eval()
+    x = torch.randn(batch, 23, 40)
+    state = tuple(torch.randn_like(s) / 3 for s in stack.initial_state(batch))
+    with torch.no_grad():
+        steps = stack(x, None, state, return_states=True, step_by_step=True)
+        layer = stack.layers[0]
+        record = onednn_lstm.record_lstm(x, state[0][0], state[1][0], *(layer.param(n, "") for n in LSTM_WEIGHTS))
+        assert record is not None, "oneDNN's LSTM workspace no longer reads back: introspection runs the frame loop"
+        for key, value in record._asdict().items():
+            torch.testing.assert_close(value, steps.states[0][key], atol=1e-5, rtol=1e-5)
+        fused = stack(x, None, state, return_states=True)
+    for rec_fused, rec_steps in zip(fused.states, steps.states, strict=True):
+        for key in rec_steps:
+            torch.testing.assert_close(rec_fused[key], rec_steps[key], atol=1e-5, rtol=1e-5)
+
+
+def test_a_misread_workspace_falls_back_to_the_frame_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the workspace does not read back as the kernel's own outputs (here: a wrong row stride, as another
+    oneDNN might lay it out), the fused path declines for the rest of the process and the frame loop records."""
+    monkeypatch.setattr(onednn_lstm, "_layout_holds", True)
+    monkeypatch.setattr(onednn_lstm, "gate_row_floats", lambda units: 4 * units + 16)
+    torch.manual_seed(5)
+    stack = RecurrentStack("lstm", 6, 12, 2).eval()
+    x = torch.randn(3, 9, 6)
+    with torch.no_grad():
+        steps = stack(x, return_states=True, step_by_step=True)
+        layer = stack.layers[0]
+        weights = [layer.param(n, "") for n in LSTM_WEIGHTS]
+        assert onednn_lstm.record_lstm(x, torch.zeros(3, 12), torch.zeros(3, 12), *weights) is None
+        assert not onednn_lstm._layout_holds and not onednn_lstm.fused_lstm_available(x)
+        recorded = stack(x, return_states=True)
+    for rec, ref in zip(recorded.states, steps.states, strict=True):
+        for key in ref:
+            torch.testing.assert_close(rec[key], ref[key], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -17,6 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from gatescope.asr.models.cells.cpu_matmul import PackedLinear
 from gatescope.asr.models.cells.equations import LSTMFlags, gru_step, lstm_step, rnn_step
 from gatescope.asr.models.cells.gru_cpu import doubled_last_block, gru_frames, gru_sequence
+from gatescope.asr.models.cells.onednn_lstm import record_lstm
 
 LayerState = tuple[Tensor, ...]  # lstm: (h, c[, gates]); gru/rnn: (h,) -- each (directions, batch, units)
 
@@ -244,11 +245,15 @@ class RecurrentLayer(nn.Module):
 
     def _lstm_recorded(self, x: Tensor, state: LayerState, suffix: str) -> dict[str, Tensor]:
         """One direction of a standard LSTM ``(batch, time, features)``, every gate recorded (see
-        :meth:`forward_recorded`). Buffers are time-major, so each frame's slices are contiguous (the records are
+        :meth:`forward_recorded`): from oneDNN's fused kernel where it applies (cells/onednn_lstm.py), else by a
+        frame loop. Its buffers are time-major, so each frame's slices are contiguous (the records are
         batch-first views of them); rows are reordered to i, f, o, g. PyTorch's tanh costs several times its
         sigmoid on the CPU, so both tanh are taken as ``tanh(v) = 2 sigmoid(2 v) - 1`` (within 2e-7): the g rows of
         the weights are doubled, one sigmoid covers all four gates, and g is mapped back; tanh(c) the same way."""
         p = lambda name: self.param(name, suffix)  # noqa: E731
+        fused = record_lstm(x, state[0], state[1], p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh"))
+        if fused is not None:
+            return fused._asdict()
         units = self.hidden_size
         batch, time, _ = x.shape
         i, f, g, o = (torch.arange(k * units, (k + 1) * units, device=x.device) for k in range(4))
