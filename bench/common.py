@@ -44,6 +44,23 @@ def best_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, devic
     return best
 
 
+def mean_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, device: str = "cpu") -> float:
+    """The mean of ``repeats`` timed calls after ``warmup`` untimed ones (GPU work is synchronised): what a run of
+    many steps pays, where :func:`best_time` says what a call can cost at best."""
+    for _ in range(warmup):
+        fn()
+    total = 0.0
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        total += time.perf_counter() - start
+    return total / max(repeats, 1)
+
+
 def write_result(name: str, result: dict[str, object]) -> Path:
     """Write ``bench/results/<name>.json`` (atomically) and print it."""
     RESULTS.mkdir(exist_ok=True)

@@ -3,12 +3,12 @@
 The bare loop is what a step cannot do without: a fused ``nn.LSTM`` (``nn.GRU`` with ``--cell gru``) forward, the
 output layer, CTC, backward and an Adam step, on one batch kept on the device. Both run in this process (4 x 320
 LSTM by default, batches of the embedded corpus), so trainer/bare says what the data pipeline, padding, logging and
-Lightning cost (goal <= 1.2); the share of padded frames in the trainer's batches (length-bucketed) is reported
-beside it (goal < 10 %). With ``--augment-from CONFIG`` the trainer's batches get that training config's on-the-fly
-augmentation (the demo's silence trim and digital zeros change every utterance's length each epoch), and the padding
-of three epochs is reported both ways: batches sorted on each epoch's augmented lengths (what training does) and on
-the unaugmented ones. With ``--devices N --strategy ddp`` the trainer runs Lightning's DDP over N GPUs (the scaling
-run).
+Lightning cost (goal <= 1.2; each side the mean of as many steps after as many warm-up ones); the share of padded
+frames in the trainer's batches (length-bucketed) is reported beside it (goal < 10 %). With ``--augment-from
+CONFIG`` the trainer's batches get that training config's on-the-fly augmentation (the demo's silence trim and
+digital zeros change every utterance's length each epoch), and the padding of three epochs is reported both ways:
+batches sorted on each epoch's augmented lengths (what training does) and on the unaugmented ones. With ``--devices
+N --strategy ddp`` the trainer runs Lightning's DDP over N GPUs (the scaling run).
 
     python bench/train_speed.py [--steps 20] [--layers 4] [--hidden 320] [--frame-stack 1] [--devices N] [--data DIR]
         [--augment-from recipes/synth/conf/lstm.yaml]
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from common import best_time, write_result
+from common import mean_time, write_result
 
 from gatescope.asr.corpora.synth.corpus import SynthCorpusConfig, generate_corpus
 from gatescope.asr.corpora.timit import prepare_timit
@@ -158,12 +158,15 @@ def main() -> None:
             strategy=args.strategy,
         )
         trainer.fit(module, datamodule=datamodule)
-    steady = slice(3, None)  # the first steps warm up kernels and caches
-    step_time = sum(timer.times[steady]) / len(timer.times[steady])
-    frames = sum(timer.frames[steady]) / len(timer.frames[steady])
+    warmup = 3  # the first steps warm up kernels and caches
+    steady = timer.times[warmup:]
+    step_time = sum(steady) / len(steady)
+    frames = sum(timer.frames[warmup:]) / len(steady)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     time_steps = int(frames / args.batch_size / args.frame_stack)
-    bare_time = best_time(_bare_loop(args, time_steps, dim, device), repeats=6, warmup=2, device=device)
+    # The same statistic on both sides: the mean of as many steps after as many warm-up ones (the trainer's batches
+    # vary in length around the bare loop's, so their best step is a short batch, not a comparable figure).
+    bare_time = mean_time(_bare_loop(args, time_steps, dim, device), len(steady), warmup, device)
     write_result(
         f"train_speed_{device}_{args.cell}{args.layers}x{args.hidden}_stack{args.frame_stack}_dev{args.devices}"
         + ("_augmented" if args.augment_from else ""),
@@ -171,6 +174,7 @@ def main() -> None:
             "model": f"{args.layers}x{args.hidden} {args.cell.upper()}, frame_stack {args.frame_stack}, "
             f"batch {args.batch_size}",
             "data": str(args.data) if args.data else "generated: 6 speakers x 16 utterances",
+            "steps_timed": len(steady),
             "trainer_step_seconds": round(step_time, 4),
             "bare_loop_seconds": round(bare_time, 4),
             "bare_over_trainer_ratio": round(bare_time / step_time, 3),
