@@ -28,11 +28,11 @@ def machine() -> dict[str, object]:
     }
 
 
-def best_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, device: str = "cpu") -> float:
-    """The fastest of ``repeats`` timed calls after ``warmup`` untimed ones (GPU work is synchronised)."""
+def call_times(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, device: str = "cpu") -> list[float]:
+    """The seconds of each of ``repeats`` timed calls after ``warmup`` untimed ones (GPU work is synchronised)."""
     for _ in range(warmup):
         fn()
-    best = float("inf")
+    times = []
     for _ in range(repeats):
         if device == "cuda":
             torch.cuda.synchronize()
@@ -40,25 +40,18 @@ def best_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, devic
         fn()
         if device == "cuda":
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def best_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, device: str = "cpu") -> float:
+    """The fastest of ``repeats`` timed calls after ``warmup`` untimed ones: what a call can cost at best."""
+    return min(call_times(fn, repeats, warmup, device))
 
 
 def mean_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, device: str = "cpu") -> float:
-    """The mean of ``repeats`` timed calls after ``warmup`` untimed ones (GPU work is synchronised): what a run of
-    many steps pays, where :func:`best_time` says what a call can cost at best."""
-    for _ in range(warmup):
-        fn()
-    total = 0.0
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        total += time.perf_counter() - start
-    return total / max(repeats, 1)
+    """The mean of ``repeats`` timed calls after ``warmup`` untimed ones: what a run of many steps pays."""
+    return sum(call_times(fn, repeats, warmup, device)) / repeats
 
 
 def write_result(name: str, result: dict[str, object]) -> Path:
