@@ -18,6 +18,7 @@ from gatescope.noise.augment import (
 from gatescope.noise.bank import KINDS, NoiseBank, NoiseSpec
 from gatescope.noise.burst import burst_frames, insert_burst
 from gatescope.noise.channel import (
+    TRIM_FLOOR_DB,
     Channel,
     band_limit,
     frame_levels_db,
@@ -39,6 +40,7 @@ from gatescope.noise.stream import BurstSchedule, StreamPerturber
 
 __all__ = [
     "KINDS",
+    "TRIM_FLOOR_DB",
     "AugmentConfig",
     "AugmentDraws",
     "Augmented",

@@ -11,7 +11,7 @@ from gatescope.asr.models.cells import KINDS
 from gatescope.asr.tokens import TARGETS
 from gatescope.config import COUNT, NONNEGATIVE, PROBABILITY, Range, check_ranges
 from gatescope.errors import ConfigError, InputError
-from gatescope.noise import AugmentConfig
+from gatescope.noise import TRIM_FLOOR_DB, AugmentConfig
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class TrainConfig(ModelConfig):
     trim_prob: float = 0.0  # share of utterances whose leading/trailing silence is cut to a random part of it
     # where the trim finds the speech's edges: a floor uniform in [min, max] dB under the loudest 10 ms; under the
     # default 35 the cut goes into weak consonants, as clips cut by an energy threshold are (FSDD's, about 20 dB)
-    trim_floor_db_min: float = 35.0
-    trim_floor_db_max: float = 35.0
+    trim_floor_db_min: float = TRIM_FLOOR_DB
+    trim_floor_db_max: float = TRIM_FLOOR_DB
     # share of utterances given exact digital zeros (0 to zeros_max_s each) before and after, as a muted or virtual
     # microphone sends: the front end's dither makes them a floor far below any recording's, which the model must know
     zeros_prob: float = 0.0
