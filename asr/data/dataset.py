@@ -207,7 +207,7 @@ class _Augmenter:
 
     def frames(self, utt: str, epoch: int, index: int, frames: int, min_frames: int) -> int:
         """How many frames :meth:`features` returns for the same arguments, from the draws alone (the audio is
-        read once, the first time, for its length and speech span)."""
+        read once, the first time, for its length and the levels the trim finds its edges in)."""
         rate = self.features_config.sample_rate
         if utt not in self.levels:
             wave = self._read(utt)
