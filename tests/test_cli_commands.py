@@ -85,11 +85,14 @@ def test_train_decode_results_on_tiny_data(tiny_data: Path, tmp_path: Path, caps
     fsdd.mkdir()
     (fsdd / "wav.scp").write_text((tiny_data / "test" / "wav.scp").read_text())
     (fsdd / "text.wrd").write_text((tiny_data / "test" / "text.wrd").read_text())
-    out = _run(["score-real", "--model", str(exp), "--data", str(fsdd), "--out", str(exp / "real_fsdd"), "--quiet"],
-               capsys)  # fmt: skip
+    out = _run(["score-real", "--model", str(exp), "--data", str(fsdd), "--out", str(exp / "real_fsdd"), "--quiet",
+                "--anchor", "pocketsphinx"], capsys)  # fmt: skip
     assert out.startswith("PER ") and "real recordings" in out
+    assert "PocketSphinx (its en-us model, phone loop): PER " in out
+    anchor = json.loads((exp / "real_fsdd" / "anchor" / "result.json").read_text())
     table = _run(["results", str(exp)], capsys)
     assert "| exp | lstm | 1x16 |" in table and "PER real (FSDD)" in table
+    assert table.splitlines()[-1] == f"| PocketSphinx (anchor) | - | - | - | - | {anchor['rate']:.2f} |"
 
 
 def test_word_lm_commands(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

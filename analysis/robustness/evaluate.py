@@ -33,10 +33,10 @@ import torch
 from tqdm import tqdm
 
 from gatescope.analysis.reports.html import HtmlReport, save_figure, versions
-from gatescope.analysis.robustness.anchor import PocketsphinxAnchor
 from gatescope.analysis.robustness.conditions import Condition, RobustnessConfig, conditions
 from gatescope.asr.data.datadir import read_ctm, read_table, require_files
 from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
+from gatescope.asr.decoding.anchor import PocketsphinxAnchor
 from gatescope.asr.decoding.scoring import (
     SCORING_DROPS,
     ErrorCounts,

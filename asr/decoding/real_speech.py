@@ -144,18 +144,60 @@ def score_recordings(
             else:  # words are compared case-blind: corpora write them in either case
                 refs[key] = words[utt].lower().split()
                 hyps[key] = [w.lower() for w in fold_for_scoring(tokens, target)]
+    return _score(refs, hyps, "PER" if target == "phones" else "WER", out_dir)
+
+
+def _score(
+    refs: dict[str, list[str]], hyps: dict[str, list[str]], metric: str, out_dir: Path | None
+) -> RealSpeechScore:
+    """Tally every recording's errors; with ``out_dir``, write ``hyp.txt``, ``ref.txt`` and ``result.json``."""
     total = ErrorCounts()
     for key, ref in refs.items():
         total.add(count_errors(ref, hyps[key]))
-    score = RealSpeechScore(
-        "PER" if target == "phones" else "WER",
-        round(total.rate, 2),
-        total,
-        len(refs),
-        sum(not h for h in hyps.values()),
-    )
+    score = RealSpeechScore(metric, round(total.rate, 2), total, len(refs), sum(not h for h in hyps.values()))
     if out_dir is not None:
         write_text_atomic(out_dir / "hyp.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(hyps.items())))
         write_text_atomic(out_dir / "ref.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(refs.items())))
         write_text_atomic(out_dir / "result.json", json.dumps(asdict(score), indent=1) + "\n")
     return score
+
+
+def score_anchor(
+    target: str,
+    data_dirs: list[Path],
+    out_dir: Path | None = None,
+    progress: bool = True,
+    lead_silence_s: float = 0.0,
+) -> RealSpeechScore:
+    """PocketSphinx's own US-English model on the same recordings (after the same ``lead_silence_s``), scored as
+    :func:`score_recordings` scores a model of ``target``: a phone loop against the same phone references for
+    ``phones``, its task grammar (or LM) over the recordings' words for ``words`` and ``chars``. The external
+    anchor that says what a recognizer trained on real speech makes of these recordings."""
+    from gatescope.asr.data.audio import read_audio
+    from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop
+
+    if out_dir is not None:
+        refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
+    words, wavs = {}, {}
+    for data_dir in data_dirs:
+        require_files(data_dir, ("wav.scp",))
+        table = read_table(data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text"))
+        for utt, wav in read_table(data_dir / "wav.scp").items():
+            if utt not in table:
+                raise InputError(f"{data_dir}: no transcript for {utt}")
+            key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
+            words[key], wavs[key] = table[utt].lower().split(), wav
+    anchor: PocketsphinxAnchor | PocketsphinxPhoneLoop
+    if target == "phones":
+        anchor = PocketsphinxPhoneLoop()
+        refs = {key: reference_phones(ws) for key, ws in words.items()}
+    else:
+        anchor = PocketsphinxAnchor(sorted({w for ws in words.values() for w in ws}), max(map(len, words.values())))
+        refs = words
+    hyps: dict[str, list[str]] = {}
+    for key in tqdm(sorted(wavs), desc="score pocketsphinx", disable=not progress):
+        wave, rate = read_audio(wavs[key])
+        if lead_silence_s > 0:
+            wave = np.concatenate([np.zeros(round(lead_silence_s * rate), dtype=np.float32), wave])
+        hyps[key] = [w.lower() for w in anchor.transcribe(wave, rate)]
+    return _score(refs, hyps, "PER" if target == "phones" else "WER", out_dir)

@@ -10,9 +10,11 @@ from gatescope.asr.models.checkpoint import load_model
 
 def results_table(experiments: list[Path]) -> str:
     """A Markdown table of every ``decode_*/result.json`` (and ``real_*/result.json``, real recordings scored by
-    ``gatescope score-real``) under each experiment dir."""
+    ``gatescope score-real``) under each experiment dir; where ``score-real --anchor`` scored PocketSphinx on
+    the same recordings (``real_*/anchor/result.json``), a last row gives its figure."""
     rows: list[tuple[str, str, str, str, dict[str, str]]] = []
     columns: list[str] = []
+    anchor: dict[str, str] = {}
     for exp in experiments:
         model = load_model(exp)
         params = sum(p.numel() for p in model.parameters())
@@ -29,9 +31,13 @@ def results_table(experiments: list[Path]) -> str:
             scores[column] = f"{data['rate']:.2f}"
             if column not in columns:
                 columns.append(column)
+            if (result.parent / "anchor" / "result.json").is_file():
+                anchor[column] = f"{json.loads((result.parent / 'anchor' / 'result.json').read_text())['rate']:.2f}"
         hp = model.train_config
         shape = f"{hp['num_layers']}x{hp['hidden_size']}" + (" bi" if hp["bidirectional"] else "")
         rows.append((exp.name, str(hp["cell"]), shape, f"{params / 1e6:.2f} M", scores))
+    if anchor:
+        rows.append(("PocketSphinx (anchor)", "-", "-", "-", anchor))
     header = ["experiment", "cell", "layers", "parameters", *columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, cell, shape, size, values in rows:

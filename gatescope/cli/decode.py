@@ -132,6 +132,17 @@ def _score_real(args: argparse.Namespace) -> int:
     where = f"; details in {args.out}" if args.out else ""
     print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
           f"({score.empty_hypotheses} with no output){where}")  # fmt: skip
+    if args.anchor == "pocketsphinx":
+        from gatescope.asr.decoding.real_speech import score_anchor
+
+        target = "phones" if score.metric == "PER" else "words"
+        anchor_out = args.out / "anchor" if args.out else None
+        anchor = score_anchor(target, args.data, anchor_out, progress=not args.quiet, lead_silence_s=args.lead_silence)
+        what = "phone loop" if target == "phones" else "task grammar"
+        print(
+            f"PocketSphinx (its en-us model, {what}): {anchor.metric} {anchor.rate:.2f}% on the same recordings "
+            f"({anchor.empty_hypotheses} with no output){f'; details in {anchor_out}' if anchor_out else ''}"
+        )
     return 0
 
 
@@ -163,4 +174,10 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
         "--speaker-adapt", action="store_true",
         help="stream each speaker's recordings (utt2spk) in turn, in a seeded random order, carrying the CMVN "
         "statistics from one to the next as a microphone session would (each decoded from a fresh state)",
+    )  # fmt: skip
+    score.add_argument(
+        "--anchor", choices=("none", "pocketsphinx"), default="none",
+        help="also score PocketSphinx's own US-English model (trained on real speech) on the same recordings: "
+        "a phone loop for phone models, the task's words as a grammar for word models; into OUT/anchor "
+        "(default none)",
     )  # fmt: skip

@@ -76,7 +76,8 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
     gatescope score-real --model exp/$model --data data/test --lead-silence 0.5 --out exp/$model/real_lead_silence \
       $([ "$progress" = true ] || echo --quiet)
     gatescope score-real --model exp/$model --data data/test --lead-silence 0.5 --speaker-adapt \
-      --out exp/$model/real_session $([ "$progress" = true ] || echo --quiet)
+      --out exp/$model/real_session $([ "$progress" = true ] || echo --quiet) \
+      $([ "$model" = gru ] && echo --anchor pocketsphinx)  # and PocketSphinx's digit grammar on the same audio
   done
   gatescope results exp/lstm exp/gru | tee exp/results.md
 fi

@@ -142,9 +142,9 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     # each speaker's recordings streamed as one session: the online CMVN adapts to the voice and microphone
     log "real-speech check: stream the real FSDD recordings of $fsdd speaker by speaker, PER on 39 phones"
     gatescope prepare digits "$fsdd" data/fsdd
-    score_fsdd() {
+    score_fsdd() {  # the LSTM's run also scores PocketSphinx's phone loop on the same recordings (the anchor row)
       gatescope score-real --model exp/$1 --data data/fsdd/train --data data/fsdd/dev --data data/fsdd/test \
-        --speaker-adapt --out exp/$1/real_fsdd --quiet
+        --speaker-adapt --out exp/$1/real_fsdd --quiet $([ "$1" = lstm ] && echo --anchor pocketsphinx)
     }
     run_lstm_beside score_fsdd
     for model in $models; do
