@@ -78,12 +78,35 @@ def test_robustness_command_errors(
         (["--data", str(tiny_data / "test"), "--noise", "hiss"], "unknown noise 'hiss'"),
         (["--data", str(tiny_data / "test"), "--snr", "clean,loud"], "'loud' is neither"),
         (["--data", str(tmp_path / "not_a_data_dir")], "wav.scp: missing"),
-        (["--data", str(tiny_data / "test"), "--anchor", "pocketsphinx"], "needs a word task"),
     ]
     for extra, message in cases:
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_phone_models_get_pocketsphinx_phone_loop_only_when_asked(
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path
+) -> None:
+    from gatescope.asr.data.datadir import read_table
+    from gatescope.asr.data.perturb import read_waveforms
+    from gatescope.asr.decoding.anchor import PocketsphinxPhoneLoop
+    from gatescope.asr.decoding.scoring import fold_for_scoring, score_utterances
+
+    config = RobustnessConfig(noises=("white",), snrs=("clean",))
+    test_dir = tiny_data / "test"
+    plain = run_robustness(tiny_models[:1], test_dir, tmp_path / "a", config, progress=False)
+    assert plain["anchor"] is None  # auto: no anchor for phones
+    asked = dataclasses.replace(config, anchor="pocketsphinx")
+    summary = run_robustness(tiny_models[:1], test_dir, tmp_path / "b", asked, progress=False)
+    clean = summary["conditions"][0]["results"]["pocketsphinx"]
+    assert summary["anchor"] == "pocketsphinx" and clean["anchor"] is True
+    # the same figure as the phone loop on the clean recordings, scored against the text's 39 phones
+    loop = PocketsphinxPhoneLoop()
+    hyps = {u: loop.transcribe(w, 16000) for u, w in read_waveforms(test_dir, 16000).items()}
+    refs = {u: fold_for_scoring(t.split(), "phones") for u, t in read_table(test_dir / "text").items()}
+    assert clean["error_rate"] == pytest.approx(score_utterances(refs, hyps).rate, abs=0.01)
+    assert "decoding phones in a loop" in (tmp_path / "b" / "report.html").read_text()
 
 
 def test_sigkill_leaves_no_half_written_report_and_a_rerun_finishes(

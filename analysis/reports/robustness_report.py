@@ -218,9 +218,13 @@ def fill_report(report: HtmlReport, summary: dict[str, Any], save: SaveFigure) -
             body.append([noise, "reference tokens", *entry[first]["ref_tokens"]])
         report.table(header, body)
     if summary["anchor"]:
+        how = (
+            "decoding phones in a loop weighted by its phone trigram, no lexicon"
+            if summary["metric"] == "PER"
+            else "restricted by a grammar to the task's words"
+        )
         report.paragraph(
-            f"Anchor: {summary['anchor']} (CMU PocketSphinx with its US-English model, restricted by a grammar to "
-            "the task's words) decoded the same audio."
+            f"Anchor: {summary['anchor']} (CMU PocketSphinx with its US-English model, {how}) decoded the same audio."
         )
     report.heading("Models", 3)
     report.table(

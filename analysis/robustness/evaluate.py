@@ -1,9 +1,10 @@
 """``gatescope robustness``: every model decoded under every noise condition, on identical perturbed audio.
 
 For each condition (clean; each additive noise at each SNR; reverberation; optionally a noise burst in each
-utterance) the data dir's audio is perturbed once, with a per-utterance seed, and every model (and, for word tasks,
-the PocketSphinx anchor) decodes exactly that audio. Features follow the data dir's ``feat_conf.yaml``; CMVN
-statistics are recomputed per speaker on the perturbed features, as a Kaldi recipe would on a noisy test set.
+utterance) the data dir's audio is perturbed once, with a per-utterance seed, and every model (and the PocketSphinx
+anchor: its task grammar for word tasks, its phone loop for phone tasks when asked) decodes exactly that audio.
+Features follow the data dir's ``feat_conf.yaml``; CMVN statistics are recomputed per speaker on the perturbed
+features, as a Kaldi recipe would on a noisy test set.
 
 Bursts (Tang et al. 2017): a noise segment replaces the speech at the same relative place in every utterance.
 Each utterance's hypothesis is aligned to its reference as a whole, every error is charged to a reference phone,
@@ -36,7 +37,7 @@ from gatescope.analysis.reports.html import HtmlReport, save_figure, versions
 from gatescope.analysis.robustness.conditions import Condition, RobustnessConfig, conditions
 from gatescope.asr.data.datadir import read_ctm, read_table, require_files
 from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
-from gatescope.asr.decoding.anchor import PocketsphinxAnchor
+from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop
 from gatescope.asr.decoding.scoring import (
     SCORING_DROPS,
     ErrorCounts,
@@ -202,7 +203,7 @@ class _Run:
     config: RobustnessConfig
     feature_config: FeatureConfig
     phone_map: PhoneMap | None
-    anchor: PocketsphinxAnchor | None
+    anchor: PocketsphinxAnchor | PocketsphinxPhoneLoop | None
     out_dir: Path
 
 
@@ -332,23 +333,28 @@ def run_robustness(
 
 
 def _anchor_result(
-    anchor: PocketsphinxAnchor, waves: dict[str, np.ndarray], refs: dict[str, list[str]], sample_rate: int
+    anchor: PocketsphinxAnchor | PocketsphinxPhoneLoop,
+    waves: dict[str, np.ndarray],
+    refs: dict[str, list[str]],
+    sample_rate: int,
 ) -> dict[str, Any]:
-    """The anchor's WER on the condition's audio (words compared in lower case, as PocketSphinx writes them)."""
+    """The anchor's error rate on the condition's audio (words compared in lower case, as PocketSphinx writes
+    them; phones already in the references' 39)."""
     hyps = {utt: [w.lower() for w in anchor.transcribe(wave, sample_rate)] for utt, wave in waves.items()}
     counts = score_utterances({u: [w.lower() for w in ws] for u, ws in refs.items()}, hyps)
     return {"error_rate": round(counts.rate, 2), "anchor": True, **asdict(counts)}
 
 
-def _anchor(choice: str, target: str, refs: dict[str, list[str]]) -> PocketsphinxAnchor | None:
-    """PocketSphinx for word tasks (words or characters), restricted to the references' words."""
+def _anchor(choice: str, target: str, refs: dict[str, list[str]]) -> PocketsphinxAnchor | PocketsphinxPhoneLoop | None:
+    """PocketSphinx: for word tasks (words or characters, ``auto`` or ``pocketsphinx``) restricted to the
+    references' words; for phone tasks (only when asked: ``pocketsphinx``) its phone loop."""
     if choice not in ("auto", "none", "pocketsphinx"):
         raise InputError(f"--anchor must be auto, none or pocketsphinx, got {choice!r}")
     word_task = target in ("words", "chars")
     if choice == "none" or (choice == "auto" and not word_task):
         return None
     if not word_task:
-        raise InputError("the PocketSphinx anchor needs a word task (models trained with target=words or chars)")
+        return PocketsphinxPhoneLoop()
     vocabulary = sorted({w for words in refs.values() for w in words})
     return PocketsphinxAnchor(vocabulary, max(len(r) for r in refs.values()))
 

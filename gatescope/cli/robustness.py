@@ -41,8 +41,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
         description="Decode every --model under every condition on identical perturbed audio (same seed for all\n"
         "models): clean, each --noise at each --snr, reverberation, and with --bursts a noise segment in\n"
         "each utterance (error in windows after it vs the same windows clean). For word tasks PocketSphinx\n"
-        "decodes the same audio as an anchor. Writes results.json, results.csv, hyp/, PNG plots and a\n"
-        "self-contained report.html into --out.",
+        "decodes the same audio as an anchor (for phone tasks, with --anchor pocketsphinx, its phone loop).\n"
+        "Writes results.json, results.csv, hyp/, PNG plots and a self-contained report.html into --out.",
         examples=[
             "gatescope robustness --model exp/lstm --model exp/gru --data data/test --out exp/robustness",
             "gatescope robustness --model exp/lstm --model exp/gru --data data/test --out exp/rob \\\n"
@@ -64,5 +64,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
     robustness.add_argument("--active-only", action="store_true", help="SNR over active speech only")
     robustness.add_argument("--babble-data", type=Path, help="data dir whose speakers make the babble (default --data)")
     robustness.add_argument(
-        "--anchor", default="auto", choices=("auto", "none", "pocketsphinx"), help="external anchor (default auto)"
+        "--anchor",
+        default="auto",
+        choices=("auto", "none", "pocketsphinx"),
+        help="external anchor (default auto: PocketSphinx for word tasks, none for phones)",
     )
