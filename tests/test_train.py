@@ -82,6 +82,36 @@ def test_resume_equals_uninterrupted(tiny_data: Path, tmp_path: Path) -> None:
         assert torch.equal(a[key], b[key]), key
 
 
+def test_averaged_model_is_the_mean_of_the_last_epochs_and_survives_a_resume(tiny_data: Path, tmp_path: Path) -> None:
+    """averaged.ckpt holds the mean of the weights at the end of the last N epochs (recorded here by a callback
+    of our own at the same moment), decoding loads it, and a run resumed in the middle averages the same epochs."""
+    snapshots: list[dict[str, torch.Tensor]] = []
+
+    class Record(pl.Callback):
+        def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            if not trainer.sanity_checking:
+                snapshots.append({k: v.detach().clone() for k, v in module.state_dict().items()})
+
+    config = _config(tiny_data, max_epochs=4, average_epochs=3, dropout=0.2)
+    returned = train(config, tmp_path / "straight", callbacks=[Record()])
+    assert returned == tmp_path / "straight" / "averaged.ckpt" and len(snapshots) == 4
+    averaged = load_checkpoint(tmp_path / "straight")
+    assert averaged["averaged_epochs"] == [2, 3, 4] and "optimizer_states" not in averaged
+    for key, value in averaged["state_dict"].items():
+        expected = torch.stack([s[key] for s in snapshots[1:]]).mean(0)
+        assert torch.allclose(value, expected, atol=1e-7), key
+        assert not torch.equal(value, snapshots[-1][key]) or value.dim() == 0, key  # not the last epoch's weights
+    model = load_model(tmp_path / "straight")
+    assert model.source.name == "averaged.ckpt"
+    decode_data_dir(tmp_path / "straight", tiny_data / "test", tmp_path / "decoded")  # decodes with it
+    train(_config(tiny_data, max_epochs=2, average_epochs=3, dropout=0.2), tmp_path / "resumed")
+    train(config, tmp_path / "resumed", resume=True)
+    resumed = load_checkpoint(tmp_path / "resumed")
+    assert resumed["averaged_epochs"] == [2, 3, 4]
+    for key, value in averaged["state_dict"].items():
+        assert torch.equal(value, resumed["state_dict"][key]), key
+
+
 def test_resume_refuses_another_config_and_a_second_fresh_run(tiny_data: Path, tmp_path: Path) -> None:
     train(_config(tiny_data, max_epochs=1), tmp_path / "exp")
     with pytest.raises(InputError, match="already holds a training run"):

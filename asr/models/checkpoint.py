@@ -1,8 +1,9 @@
 """Experiment dirs and checkpoints: loading a trained model, and the feature settings it was trained with.
 
-An experiment dir (``exp/X``) holds ``best.ckpt``/``last.ckpt``, ``config.yaml``, ``tokens.txt``, and the
-training data's ``feat_conf.yaml`` and pooled CMVN statistics (``cmvn_stats.ark``), so decoding and streaming need
-nothing but ``--model``. Checkpoints are read with ``weights_only=True``: no pickled code runs.
+An experiment dir (``exp/X``) holds ``best.ckpt``/``last.ckpt`` (and ``averaged.ckpt`` where training averaged
+its last epochs), ``config.yaml``, ``tokens.txt``, and the training data's ``feat_conf.yaml`` and pooled CMVN
+statistics (``cmvn_stats.ark``), so decoding and streaming need nothing but ``--model``. Checkpoints are read
+with ``weights_only=True``: no pickled code runs.
 """
 
 from __future__ import annotations
@@ -42,13 +43,17 @@ def experiment_names(paths: list[Path]) -> list[str]:
     return [n if names.count(n) == 1 else str(p).replace("/", "_") for n, p in zip(names, paths, strict=True)]
 
 
+AVERAGED_CHECKPOINT = "averaged.ckpt"  # the mean of the last epochs' weights (training's ``average_epochs``)
+
+
 def resolve_checkpoint(path: Path) -> Path:
-    """An experiment dir means its ``best.ckpt`` (or ``last.ckpt``); a file is taken as it is."""
+    """An experiment dir means its ``averaged.ckpt`` (a run with ``average_epochs``), else its ``best.ckpt``, else
+    its ``last.ckpt``; a file is taken as it is."""
     if path.is_dir():
-        for name in ("best.ckpt", "last.ckpt"):
+        for name in (AVERAGED_CHECKPOINT, "best.ckpt", "last.ckpt"):
             if (path / name).is_file():
                 return path / name
-        raise InputError(f"{path}: no best.ckpt or last.ckpt in this experiment dir")
+        raise InputError(f"{path}: no {AVERAGED_CHECKPOINT}, best.ckpt or last.ckpt in this experiment dir")
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint")
     return path

@@ -61,6 +61,9 @@ class TrainConfig(ModelConfig):
     lr_patience: int = 2
     grad_clip: float = 5.0
     max_epochs: int = 20
+    # the model a run leaves (averaged.ckpt, which decoding loads before best.ckpt): the mean of the weights at the
+    # end of the last average_epochs epochs, as icefall's --avg; 0 or 1: best.ckpt, the lowest validation error
+    average_epochs: int = 0
     # SpecAugment-style masking (0 width: off)
     freq_masks: int = 2
     freq_mask_width: int = 0
@@ -119,6 +122,7 @@ class TrainConfig(ModelConfig):
         "lr_patience": Range(0, 10000),
         "grad_clip": NONNEGATIVE,
         "max_epochs": Range(1, 1_000_000),
+        "average_epochs": Range(0, 1000),
         "freq_masks": Range(0, 100),
         "freq_mask_width": Range(0, 1000),
         "time_masks": Range(0, 100),

@@ -1,7 +1,9 @@
 """``gatescope train``: build the data, the module and Lightning's Trainer from one flat config, and fit.
 
 ``OUT/`` receives ``config.yaml`` (the resolved config), ``tokens.txt``, ``best.ckpt`` (lowest validation error),
-``last.ckpt`` (end of the last finished epoch: what ``--resume`` continues from) and the CSV and TensorBoard logs.
+``last.ckpt`` (end of the last finished epoch: what ``--resume`` continues from), with ``average_epochs`` also
+``averaged.ckpt`` (the mean of the last epochs' weights, what decoding then loads), and the CSV and TensorBoard
+logs.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from gatescope.asr.data.datadir import read_table
 from gatescope.asr.features.cmvn import pooled_cmvn_stats
-from gatescope.asr.models.checkpoint import save_experiment_features
+from gatescope.asr.models.checkpoint import resolve_checkpoint, save_experiment_features
 from gatescope.asr.tokens import TokenTable
+from gatescope.asr.training.averaging import EpochAverager, write_averaged
 from gatescope.asr.training.config import TrainConfig
 from gatescope.asr.training.data_module import CTCDataModule
 from gatescope.asr.training.lightning_module import CTCModule
@@ -110,6 +113,9 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
     # at any point resumes from its last finished epoch.
     latest = ModelCheckpoint(dirpath=out_dir, filename="last", save_top_k=1, enable_version_counter=False)
     extra: list[Callback] = [checkpoint, latest]
+    averager = EpochAverager(config.average_epochs) if config.average_epochs > 1 else None
+    if averager is not None:
+        extra.append(averager)
     if config.progress_bar:
         extra.append(RichProgressBar())
     with _quiet_lightning():
@@ -131,9 +137,13 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
             enable_model_summary=False,
         )
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
-    if trainer.global_rank == 0:
-        write_text_atomic(out_dir / DONE_MARKER, f"{trainer.current_epoch}\n")
-    return Path(checkpoint.best_model_path or last)
+    if trainer.global_rank != 0:
+        return Path(checkpoint.best_model_path or last)
+    if averager is not None:
+        averaged = write_averaged(out_dir, averager)
+        log.info("%s: the mean of epochs %s", averaged, ", ".join(str(e + 1) for e in averager.snapshot_epochs))
+    write_text_atomic(out_dir / DONE_MARKER, f"{trainer.current_epoch}\n")
+    return _best_checkpoint(out_dir)
 
 
 def _save_features(train_dir: Path, out_dir: Path) -> None:
@@ -151,7 +161,7 @@ def _finished_epochs(out_dir: Path) -> int:
 
 
 def _best_checkpoint(out_dir: Path) -> Path:
-    return out_dir / "best.ckpt" if (out_dir / "best.ckpt").is_file() else out_dir / "last.ckpt"
+    return resolve_checkpoint(out_dir)
 
 
 def train_or_resume(config: TrainConfig, out_dir: Path, callbacks: list[Callback] | None = None) -> Path:

@@ -15,7 +15,8 @@ def _train(args: argparse.Namespace) -> int:
 
     config = load_config(TrainConfig, args.config, args.overrides)
     best = train_or_resume(config, args.out) if args.auto_resume else train(config, args.out, resume=args.resume)
-    print(f"best checkpoint: {best}")
+    averaged = best.name == "averaged.ckpt"
+    print(f"{'averaged model (the mean of the last epochs)' if averaged else 'best checkpoint'}: {best}")
     return 0
 
 
@@ -26,7 +27,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="train a CTC acoustic model (LSTM, GRU, RNN or a variant)",
         description="Train a deep recurrent CTC acoustic model with PyTorch Lightning from a flat YAML config\n"
         "(recipes/<name>/conf/*.yaml) plus key=value overrides. Writes config.yaml, tokens.txt,\n"
-        "feat_conf.yaml, cmvn_stats.ark, best.ckpt, last.ckpt and CSV/TensorBoard logs into --out.\n"
+        "feat_conf.yaml, cmvn_stats.ark, best.ckpt, last.ckpt (with average_epochs=N also averaged.ckpt,\n"
+        "the mean of the last N epochs' weights, which decoding then loads) and CSV/TensorBoard logs into --out.\n"
         "GPU when present; DDP through strategy=ddp devices=N.",
         examples=[
             "gatescope train --config recipes/synth/conf/lstm.yaml --out exp/lstm",
