@@ -301,10 +301,13 @@ def test_stream_command_realtime_equals_fast_and_json(tiny_models: list[Path], t
     fast = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert main([*argv, "--realtime"]) == 0
     real = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert fast == real and fast[-1]["type"] == "final" if fast else real == []
+    assert fast == real and fast[-1]["type"] == "end" and all(e["type"] != "end" for e in fast[:-1])
+    finals = [e["text"] for e in fast if e["type"] == "final"]
+    assert fast[-1]["text"] == " ".join(t for t in finals if t)  # the whole transcript, empty if nothing was heard
+    assert fast[-1]["end"] == pytest.approx(sf.info(wav).duration, abs=0.1)
     assert main([*argv, "--inject", "white:0@every=1,dur=0.3", "--show-memory", "--cmvn", "sliding"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert all(len(e["memory"]) == 2 for e in events)
+    assert events[-1]["type"] == "end" and all(len(e["memory"]) == 2 for e in events[:-1])
 
 
 def test_stream_command_errors(tiny_models: list[Path], tmp_path: Path, capsys) -> None:

@@ -66,6 +66,13 @@ class Printer:
                 self._line(f"... {event.text[-100:]}{suffix}", end="")
         self.out.flush()
 
+    def end(self, text: str, seconds: float) -> None:
+        """JSON only: the stream's last record, ``{"type": "end"}`` with the whole transcript (empty when nothing was
+        recognised) and the audio's length, so a program reading the stream always learns that it ended."""
+        if self.as_json:
+            self.out.write(json.dumps({"type": "end", "text": text, "start": 0.0, "end": round(seconds, 3)}) + "\n")
+            self.out.flush()
+
     def _line(self, text: str, end: str) -> None:
         if self.live:
             pad = max(0, self.width - len(text))
@@ -80,6 +87,7 @@ def run_stream(recognizer: Recognizer, chunks: Iterator[np.ndarray], printer: Pr
     for chunk in chunks:
         printer.show(recognizer.accept(chunk), recognizer.memory_distance())
     printer.show(recognizer.finish(), recognizer.memory_distance())
+    printer.end(recognizer.text, recognizer.frames * recognizer.frame_s)
     return recognizer.text
 
 
@@ -149,6 +157,7 @@ def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[st
             if isinstance(chunks, Generator):
                 chunks.close()
         printer.show(recognizer.finish(), recognizer.memory_distance())
+        printer.end(recognizer.text, recognizer.frames * recognizer.frame_s)
     finally:  # what arrived is kept even when the device fails mid-stream
         if settings.record is not None:
             _write_wav(settings.record, received, recognizer.sample_rate)

@@ -139,10 +139,15 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     if trainer.global_rank != 0:
         return Path(checkpoint.best_model_path or last)
+    return _finish(out_dir, trainer.current_epoch, averager)
+
+
+def _finish(out_dir: Path, epochs: int, averager: EpochAverager | None) -> Path:
+    """After the last epoch (rank 0): ``averaged.ckpt`` where asked, the done marker; returns the model to use."""
     if averager is not None:
         averaged = write_averaged(out_dir, averager)
         log.info("%s: the mean of epochs %s", averaged, ", ".join(str(e + 1) for e in averager.snapshot_epochs))
-    write_text_atomic(out_dir / DONE_MARKER, f"{trainer.current_epoch}\n")
+    write_text_atomic(out_dir / DONE_MARKER, f"{epochs}\n")
     return _best_checkpoint(out_dir)
 
 

@@ -44,7 +44,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
         description="Transcribe audio as it arrives with a unidirectional CTC model: online features equal to\n"
         "the offline ones, the recurrent state carried across chunks, greedy or prefix beam search.\n"
         "Partial results are rewritten in place on a terminal; a final line is printed at each endpoint\n"
-        "(a run of --endpoint-ms of blank frames). --json prints one JSON object per event.\n"
+        "(a run of --endpoint-ms of blank frames). --json prints one JSON object per event and, last,\n"
+        "{\"type\": \"end\", \"text\": ...} with the whole transcript.\n"
         "--inject NOISE:SNR[@every=S,dur=D] perturbs the stream live (gatescope.noise); --show-memory\n"
         "prints, per layer, the distance between the perturbed state and a clean shadow's.",
         examples=[
@@ -68,7 +69,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
         "microphone as the stream goes on (Kaldi's online CMVN); or none (default: as the model was trained)",
     )  # fmt: skip
     stream.add_argument("--endpoint-ms", type=nonnegative_float, default=600.0, help="blank run ending a segment (600)")
-    stream.add_argument("--json", action="store_true", help="one JSON object per event")
+    stream.add_argument("--json", action="store_true", help="one JSON object per event, and an end record")
     stream.add_argument("--inject", metavar="NOISE:SNR[@every=S,dur=D]", help="perturb the stream live")
     stream.add_argument("--show-memory", action="store_true", help="per-layer distance to a clean shadow state")
     stream.add_argument("--babble-data", type=Path, help="data dir whose speakers make injected babble")
