@@ -132,7 +132,8 @@ def test_robustness_analyze_and_stream_run(
     assert "report:" in out and len([line for line in out.splitlines() if line.startswith("[")]) == 5
     wav = (tiny_data / "test" / "wav.scp").read_text().split()[1]
     out = _run(["stream", "--model", str(tiny_models[1]), "--wav", wav, "--json"], capsys)
-    assert all(json.loads(line)["type"] in ("partial", "final") for line in out.splitlines())
+    events = [json.loads(line)["type"] for line in out.splitlines()]
+    assert events[-1] == "end" and all(e in ("partial", "final") for e in events[:-1])
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
