@@ -181,10 +181,11 @@ def score_anchor(
     words, wavs = {}, {}
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",))
-        table = read_table(data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text"))
+        transcripts = data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text")
+        table = read_table(transcripts)
         for utt, wav in read_table(data_dir / "wav.scp").items():
             if utt not in table:
-                raise InputError(f"{data_dir}: no transcript for {utt}")
+                raise InputError(f"{transcripts}: no transcript for {utt}")
             key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
             words[key], wavs[key] = table[utt].lower().split(), wav
     anchor: PocketsphinxAnchor | PocketsphinxPhoneLoop
