@@ -66,7 +66,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
     last = out_dir / "last.ckpt"
     if resume and _finished_epochs(out_dir) >= config.max_epochs:
         log.warning("%s: training finished already (raise max_epochs to train on)", out_dir)
-        return _best_checkpoint(out_dir)
+        return resolve_checkpoint(out_dir)
     if resume:
         if not last.is_file():
             raise InputError(f"{last}: nothing to resume from")
@@ -148,7 +148,7 @@ def _finish(out_dir: Path, epochs: int, averager: EpochAverager | None) -> Path:
         averaged = write_averaged(out_dir, averager)
         log.info("%s: the mean of epochs %s", averaged, ", ".join(str(e + 1) for e in averager.snapshot_epochs))
     write_text_atomic(out_dir / DONE_MARKER, f"{epochs}\n")
-    return _best_checkpoint(out_dir)
+    return resolve_checkpoint(out_dir)
 
 
 def _save_features(train_dir: Path, out_dir: Path) -> None:
@@ -163,10 +163,6 @@ def _save_features(train_dir: Path, out_dir: Path) -> None:
 def _finished_epochs(out_dir: Path) -> int:
     marker = out_dir / DONE_MARKER
     return int(marker.read_text().split()[0]) if marker.is_file() else -1
-
-
-def _best_checkpoint(out_dir: Path) -> Path:
-    return resolve_checkpoint(out_dir)
 
 
 def train_or_resume(config: TrainConfig, out_dir: Path, callbacks: list[Callback] | None = None) -> Path:
