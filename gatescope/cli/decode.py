@@ -138,7 +138,7 @@ def _score_real(args: argparse.Namespace) -> int:
         target = "phones" if score.metric == "PER" else "words"
         anchor_out = args.out / "anchor" if args.out else None
         anchor = score_anchor(target, args.data, anchor_out, progress=not args.quiet, lead_silence_s=args.lead_silence)
-        what = "phone loop" if target == "phones" else "task grammar"
+        what = "phone loop" if target == "phones" else "the task's words"
         print(
             f"PocketSphinx (its en-us model, {what}): {anchor.metric} {anchor.rate:.2f}% on the same recordings "
             f"({anchor.empty_hypotheses} with no output){f'; details in {anchor_out}' if anchor_out else ''}"
