@@ -366,6 +366,7 @@ ROWS: list[Row] = [
     ("combine-into-a-source", lambda c: ["combine-data", str(c.data()), str(c.data()), str(c.data("test"))], "overlap"),
     # --- models and data that do not belong together ---
     ("score-real-no-transcripts", lambda c: ["score-real", "--model", str(c.model), "--data", str(_remove(c, "text.wrd", "text")), "--out", str(c.out)], "text"),
+    ("score-real-a-recording-without-words", lambda c: ["score-real", "--model", str(c.model), "--data", str(_table_edit(c, "text.wrd", lambda t: t.split("\n", 1)[1])), "--out", str(c.out)], "no transcript for"),
     ("results-not-an-experiment", lambda c: ["results", str(_mkdir(c, "notexp"))], "notexp"),
     ("lm-empty-text", lambda c: ["lm", "--text", str(c.file("empty.txt", "")), "--out", str(c.out)], "empty.txt"),
     ("analyze-missing-data", lambda c: ["analyze", "--model", str(c.model), "--data", str(c.tmp / "nodata"), "--out", str(c.out)], "nodata"),

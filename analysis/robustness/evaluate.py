@@ -37,7 +37,7 @@ from gatescope.analysis.reports.html import HtmlReport, save_figure, versions
 from gatescope.analysis.robustness.conditions import Condition, RobustnessConfig, conditions
 from gatescope.asr.data.datadir import read_ctm, read_table, require_files
 from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
-from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop
+from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop, anchor_for
 from gatescope.asr.decoding.scoring import (
     SCORING_DROPS,
     ErrorCounts,
@@ -353,10 +353,7 @@ def _anchor(choice: str, target: str, refs: dict[str, list[str]]) -> Pocketsphin
     word_task = target in ("words", "chars")
     if choice == "none" or (choice == "auto" and not word_task):
         return None
-    if not word_task:
-        return PocketsphinxPhoneLoop()
-    vocabulary = sorted({w for words in refs.values() for w in words})
-    return PocketsphinxAnchor(vocabulary, max(len(r) for r in refs.values()))
+    return anchor_for(target, list(refs.values()))
 
 
 def _write_outputs(summary: dict[str, Any], out_dir: Path) -> None:

@@ -3,7 +3,7 @@ trained on real speech), run on exactly the audio our models hear.
 
 In: mono float waveforms at any rate (resampled to the model's 16 kHz). Out: word lists (:class:`PocketsphinxAnchor`,
 for word and character tasks) or 39-phone lists (:class:`PocketsphinxPhoneLoop`, for phone tasks), so its errors
-are counted as our models' are.
+are counted as our models' are; :func:`anchor_for` picks the one for a task.
 """
 
 from __future__ import annotations
@@ -116,3 +116,12 @@ class PocketsphinxPhoneLoop:
                 raise InputError(f"PocketSphinx emitted phone {segment.word!r}, which conf/radio_timit.map lacks")
             phones += self.table[segment.word]
         return phones
+
+
+def anchor_for(target: str, transcripts: list[list[str]]) -> PocketsphinxAnchor | PocketsphinxPhoneLoop:
+    """The anchor of a task: the phone loop for ``phones``; for word and character tasks PocketSphinx restricted to
+    the words of ``transcripts`` (each utterance's words), as long as their longest allows a grammar."""
+    if target == "phones":
+        return PocketsphinxPhoneLoop()
+    vocabulary = sorted({w for words in transcripts for w in words})
+    return PocketsphinxAnchor(vocabulary, max(map(len, transcripts)))

@@ -100,6 +100,23 @@ def session_order(utts: list[str], utt2spk: dict[str, str]) -> list[tuple[str, s
     return [(spk_utts[i], spk) for spk, spk_utts in sorted(by_speaker.items()) for i in rng.permutation(len(spk_utts))]
 
 
+def _transcripts(data_dir: Path, wavs: dict[str, str]) -> dict[str, str]:
+    """The words of every recording of ``wavs`` from ``text.wrd`` (else ``text``); InputError for one without."""
+    path = data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text")
+    table = read_table(path)
+    missing = sorted(set(wavs) - set(table))
+    if missing:
+        raise InputError(
+            f"{path}: no transcript for {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    return {utt: table[utt] for utt in wavs}
+
+
+def _key(data_dir: Path, utt: str, data_dirs: list[Path]) -> str:
+    """A recording's key in the scores: its utterance id, prefixed by its data dir's name when there are several."""
+    return f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
+
+
 def score_recordings(
     model: Path,
     data_dirs: list[Path],
@@ -127,8 +144,8 @@ def score_recordings(
     hyps: dict[str, list[str]] = {}
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",) + (("utt2spk",) if speaker_adapt else ()))
-        words = read_table(data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text"))
         wavs = read_table(data_dir / "wav.scp")
+        words = _transcripts(data_dir, wavs)
         if speaker_adapt:
             order = session_order(sorted(wavs), read_table(data_dir / "utt2spk"))
         else:
@@ -138,7 +155,7 @@ def score_recordings(
             keep = speaker_adapt and speaker == previous_speaker
             tokens = transcribe_file(recognizer, wavs[utt], chunk_ms, lead_silence_s, keep_cmvn=keep)
             previous_speaker = speaker
-            key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
+            key = _key(data_dir, utt, data_dirs)
             if target == "phones":
                 refs[key], hyps[key] = reference_phones(words[utt].split()), fold_for_scoring(tokens, "phones")
             else:  # words are compared case-blind: corpora write them in either case
@@ -174,27 +191,19 @@ def score_anchor(
     ``phones``, its task grammar (or LM) over the recordings' words for ``words`` and ``chars``. The external
     anchor that says what a recognizer trained on real speech makes of these recordings."""
     from gatescope.asr.data.audio import read_audio
-    from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop
+    from gatescope.asr.decoding.anchor import anchor_for
 
     if out_dir is not None:
         refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
     words, wavs = {}, {}
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",))
-        transcripts = data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text")
-        table = read_table(transcripts)
-        for utt, wav in read_table(data_dir / "wav.scp").items():
-            if utt not in table:
-                raise InputError(f"{transcripts}: no transcript for {utt}")
-            key = f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
-            words[key], wavs[key] = table[utt].lower().split(), wav
-    anchor: PocketsphinxAnchor | PocketsphinxPhoneLoop
-    if target == "phones":
-        anchor = PocketsphinxPhoneLoop()
-        refs = {key: reference_phones(ws) for key, ws in words.items()}
-    else:
-        anchor = PocketsphinxAnchor(sorted({w for ws in words.values() for w in ws}), max(map(len, words.values())))
-        refs = words
+        table = read_table(data_dir / "wav.scp")
+        for utt, text in _transcripts(data_dir, table).items():
+            key = _key(data_dir, utt, data_dirs)
+            words[key], wavs[key] = text.lower().split(), table[utt]
+    anchor = anchor_for(target, list(words.values()))
+    refs = {key: reference_phones(ws) for key, ws in words.items()} if target == "phones" else words
     hyps: dict[str, list[str]] = {}
     for key in tqdm(sorted(wavs), desc="score pocketsphinx", disable=not progress):
         wave, rate = read_audio(wavs[key])
