@@ -325,3 +325,27 @@ def test_stream_command_errors(tiny_models: list[Path], tmp_path: Path, capsys) 
         err = capsys.readouterr().err
         messages = message if isinstance(message, tuple) else (message,)
         assert any(m in err for m in messages) and err.count("\n") == 1, err
+
+
+def test_stream_command_picks_a_channel_of_a_multichannel_wav(
+    tiny_models: list[Path], tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    speech, rate = sf.read((tiny_data / "test" / "wav.scp").read_text().split()[1], dtype="float32")
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, speech.size).astype(np.float32)
+    sf.write(tmp_path / "stereo.wav", np.stack([noise, speech], axis=1), rate, subtype="FLOAT")
+    sf.write(tmp_path / "right.wav", speech, rate, subtype="FLOAT")
+    base = ["stream", "--model", str(tiny_models[0]), "--json"]
+    transcripts = []
+    for extra in (["--wav", str(tmp_path / "right.wav")], ["--wav", str(tmp_path / "stereo.wav"), "--channel", "1"],
+                  ["--wav", str(tmp_path / "stereo.wav"), "--channel", "0"]):  # fmt: skip
+        assert main([*base, *extra]) == 0
+        transcripts.append(capsys.readouterr().out.splitlines())
+    assert transcripts[0] == transcripts[1] != transcripts[2]  # channel 1 is the speech; channel 0 the noise
+    for extra, message in [
+        (["--wav", str(tmp_path / "stereo.wav")], "expected mono audio, found 2 channels (pick one"),
+        (["--wav", str(tmp_path / "stereo.wav"), "--channel", "2"], "has 2 channel(s), no channel 2"),
+        (["--mic", "--channel", "0"], "--channel picks a channel of a --wav file"),
+    ]:
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err

@@ -36,15 +36,20 @@ def _decode(source: str | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
     return audio, rate
 
 
-def read_audio(source: str | Path, expected_rate: int | None = None) -> tuple[np.ndarray, int]:
+def read_audio(
+    source: str | Path, expected_rate: int | None = None, channel: int | None = None
+) -> tuple[np.ndarray, int]:
     """Read mono audio from a file path or a Kaldi extended filename (``"sph2pipe -f wav x.wv1 |"``).
+
+    ``channel`` picks one channel of a multi-channel file (0: the first, as Kaldi's ``--channel``); None expects
+    mono.
 
     Returns:
         ``(samples, sample_rate)`` with ``samples`` float32 of shape ``(num_samples,)``.
 
     Raises:
-        InputError: the file is missing, unreadable, empty, truncated, has more than one channel, or its rate
-            differs from ``expected_rate``.
+        InputError: the file is missing, unreadable, empty, truncated, has more than one channel (without
+            ``channel``) or not ``channel``, or its rate differs from ``expected_rate``.
     """
     text = str(source).strip()
     if text.endswith("|"):
@@ -68,10 +73,13 @@ def read_audio(source: str | Path, expected_rate: int | None = None) -> tuple[np
         name = str(path)
     if audio.shape[0] == 0:
         raise InputError(f"{name}: audio has no samples")
-    if audio.shape[1] != 1:
-        raise InputError(f"{name}: expected mono audio, found {audio.shape[1]} channels")
+    if channel is not None and not 0 <= channel < audio.shape[1]:
+        raise InputError(f"{name}: has {audio.shape[1]} channel(s), no channel {channel} (channels count from 0)")
+    if channel is None and audio.shape[1] != 1:
+        raise InputError(f"{name}: expected mono audio, found {audio.shape[1]} channels "
+                         f"(pick one: stream's --channel N; in a wav.scp, 'sox FILE -t wav - remix 1 |')")  # fmt: skip
     if not np.isfinite(audio).all():
         raise InputError(f"{name}: audio contains NaN or infinite samples")
     if expected_rate is not None and rate != expected_rate:
         raise InputError(f"{name}: sample rate {rate} Hz, expected {expected_rate} Hz")
-    return audio[:, 0], rate
+    return np.ascontiguousarray(audio[:, channel or 0]), rate

@@ -26,6 +26,7 @@ class StreamSettings:
     model: Path
     mic: bool = False
     wav: Path | None = None
+    channel: int | None = None  # of a multi-channel --wav (0: the first); None: the file must be mono
     stdin_pcm: bool = False
     realtime: bool = False
     rate: int | None = None  # of --stdin-pcm (default: the model's)
@@ -112,7 +113,7 @@ def _recognizer(settings: StreamSettings) -> Recognizer:
 
 def _chunks(settings: StreamSettings, rate: int, stats: sources.SourceStats, err: IO[str]) -> Iterator[np.ndarray]:
     if settings.wav is not None:
-        return sources.wav_chunks(settings.wav, rate, settings.chunk_ms, settings.realtime)
+        return sources.wav_chunks(settings.wav, rate, settings.chunk_ms, settings.realtime, settings.channel)
     if settings.stdin_pcm:
         return sources.pcm_chunks(sources.stdin_bytes(), settings.rate or rate, rate, settings.chunk_ms)
 
@@ -138,6 +139,8 @@ def run_session(settings: StreamSettings, out: IO[str] | None = None, err: IO[st
     out, err = out or sys.stdout, err or sys.stderr
     if sum([settings.mic, settings.wav is not None, settings.stdin_pcm]) != 1:
         raise ConfigError("choose one audio source: --mic, --wav FILE or --stdin-pcm")
+    if settings.channel is not None and settings.wav is None:
+        raise ConfigError("--channel picks a channel of a --wav file; the other sources are mono")
     recognizer = _recognizer(settings)
     stats = sources.SourceStats()
     chunks = _chunks(settings, recognizer.sample_rate, stats, err)

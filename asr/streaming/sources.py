@@ -38,10 +38,12 @@ def _resampled(chunks: Iterator[np.ndarray], rate: int, target: int) -> Iterator
         yield resampler.process(chunk)
 
 
-def wav_chunks(path: Path, target_rate: int, chunk_ms: float, realtime: bool = False) -> Iterator[np.ndarray]:
+def wav_chunks(
+    path: Path, target_rate: int, chunk_ms: float, realtime: bool = False, channel: int | None = None
+) -> Iterator[np.ndarray]:
     """A WAV (or any soundfile format) as a microphone: chunks of ``chunk_ms``, resampled to ``target_rate``,
-    delivered at real-time pace when ``realtime``."""
-    audio, rate = read_audio(path)
+    delivered at real-time pace when ``realtime``; ``channel`` picks one of a multi-channel file's."""
+    audio, rate = read_audio(path, channel=channel)
     step = max(1, round(rate * chunk_ms / 1000))
 
     def raw() -> Iterator[np.ndarray]:

@@ -58,6 +58,10 @@ def register(commands: Subparsers, parents: Parents) -> None:
     stream.add_argument("--model", type=Path, help="experiment dir or checkpoint (unidirectional)")
     stream.add_argument("--mic", action="store_true", help="record from the microphone (sounddevice)")
     stream.add_argument("--wav", type=Path, help="an audio file as a simulated microphone")
+    stream.add_argument(
+        "--channel", type=nonnegative_int, metavar="N",
+        help="with --wav: the channel of a multi-channel file to recognise (0: the first; default: mono expected)",
+    )  # fmt: skip
     stream.add_argument("--realtime", action="store_true", help="with --wav: deliver audio at real-time pace")
     stream.add_argument("--stdin-pcm", action="store_true", help="raw 16-bit little-endian mono PCM on stdin")
     stream.add_argument("--rate", type=positive_int, help="sample rate of --stdin-pcm (default: the model's)")
