@@ -37,6 +37,24 @@ def test_speaker_disjoint_split(tmp_path: Path) -> None:
         assert validate_data_dir(out / split) == []
 
 
+def test_another_rate_writes_resampled_copies_and_leaves_the_recordings(tmp_path: Path) -> None:
+    recordings = _fsdd(tmp_path / "rec", takes=1)
+    before = {p.name: p.read_bytes() for p in recordings.iterdir()}
+    out = prepare_digits(recordings, tmp_path / "data", sample_rate=16000)
+    for split in ("train", "dev", "test"):
+        assert validate_data_dir(out / split) == []
+        for utt, wav in read_table(out / split / "wav.scp").items():
+            copy, rate = sf.read(wav, dtype="float32")
+            original, _ = sf.read(recordings / Path(wav).name, dtype="float32")
+            assert Path(wav).parent == out / "wav" and rate == 16000 and copy.size == 2 * original.size
+            # the same signal: every other sample of the copy is the original's (band-limited noise aside)
+            assert np.corrcoef(copy[::2], original)[0, 1] > 0.9
+            assert float(read_table(out / split / "utt2dur")[utt]) == pytest.approx(original.size / 8000)
+    assert {p.name: p.read_bytes() for p in recordings.iterdir()} == before
+    with pytest.raises(InputError, match="RECORDINGS_DIR"):  # the copies never go into the recordings
+        prepare_digits(recordings, recordings / "x", sample_rate=16000)
+
+
 def test_bad_names_and_missing_speaker(tmp_path: Path) -> None:
     root = _fsdd(tmp_path / "rec", takes=1)
     with pytest.raises(InputError, match="test speaker 'nicolas' not found"):

@@ -2,7 +2,9 @@
 
 Files are ``{digit}_{speaker}_{take}.wav`` (8 kHz mono). The test set is one held-out speaker (speaker-disjoint,
 so the word error rate measures generalisation to a new voice); the dev set is the last ``dev_takes`` takes of
-every digit of the training speakers. Transcripts are the digit's English word.
+every digit of the training speakers. Transcripts are the digit's English word. At another ``sample_rate`` than
+the recordings' 8 kHz (a 16 kHz phone model's features, alignments and analysis), resampled copies are written
+into ``out_dir/wav`` and the data dirs point there.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import validated_data_dir, write_speaker_tables
 from gatescope.errors import InputError
@@ -18,23 +25,42 @@ from gatescope.files import refuse_overlap, write_table
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<take>\d+)\.wav$")
+FSDD_RATE = 8000
+
+
+def _resampled_copy(path: Path, audio: np.ndarray, sample_rate: int, wav_dir: Path) -> tuple[Path, int]:
+    """``audio`` (FSDD's 8 kHz) at ``sample_rate`` as 16-bit ``wav_dir/<name>`` (written atomically, kept when
+    there already); returns its path and length in samples."""
+    out = wav_dir / path.name
+    if not out.is_file():
+        wave = AF.resample(torch.from_numpy(audio), FSDD_RATE, sample_rate).numpy()
+        tmp = out.with_name(f".{out.name}.tmp.wav")
+        sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
+        tmp.replace(out)
+    return out, sf.info(out).frames
 
 
 def prepare_digits(
-    recordings: Path, out_dir: Path, test_speaker: str = "theo", dev_takes: int = 5, sample_rate: int = 8000
+    recordings: Path, out_dir: Path, test_speaker: str = "theo", dev_takes: int = 5, sample_rate: int = FSDD_RATE
 ) -> Path:
-    """Write ``out_dir/{train,dev,test}``; returns ``out_dir``."""
+    """Write ``out_dir/{train,dev,test}`` (and ``out_dir/wav`` at another ``sample_rate``); returns ``out_dir``."""
     if not recordings.is_dir():
         raise InputError(f"{recordings}: no such directory (expected FSDD's recordings/)")
-    for split in ("train", "dev", "test"):
-        refuse_overlap(out_dir / split, {"RECORDINGS_DIR": recordings})
+    wav_dir = out_dir / "wav"
+    for target in (out_dir / "train", out_dir / "dev", out_dir / "test", wav_dir):
+        refuse_overlap(target, {"RECORDINGS_DIR": recordings})
+    if sample_rate != FSDD_RATE:
+        wav_dir.mkdir(parents=True, exist_ok=True)
     entries = []
     for path in sorted(recordings.glob("*.wav")):
         match = _NAME.match(path.name)
         if match is None:
             raise InputError(f"{path}: not named '<digit>_<speaker>_<take>.wav'")
-        audio, _ = read_audio(path, expected_rate=sample_rate)
-        entries.append((match["speaker"], int(match["digit"]), int(match["take"]), path, len(audio)))
+        audio, _ = read_audio(path, expected_rate=FSDD_RATE)
+        source, length = (
+            (path, len(audio)) if sample_rate == FSDD_RATE else _resampled_copy(path, audio, sample_rate, wav_dir)
+        )
+        entries.append((match["speaker"], int(match["digit"]), int(match["take"]), source, length))
     speakers = {e[0] for e in entries}
     if test_speaker not in speakers:
         raise InputError(f"{recordings}: test speaker {test_speaker!r} not found (speakers: {sorted(speakers)})")

@@ -29,7 +29,7 @@ def _timit(args: argparse.Namespace) -> int:
 def _digits(args: argparse.Namespace) -> int:
     from gatescope.asr.corpora.digits import prepare_digits
 
-    out = prepare_digits(args.recordings, args.data_dir, test_speaker=args.test_speaker)
+    out = prepare_digits(args.recordings, args.data_dir, test_speaker=args.test_speaker, sample_rate=args.sample_rate)
     _report([out / split for split in ("train", "dev", "test")])
     return 0
 
@@ -55,6 +55,27 @@ def _an4(args: argparse.Namespace) -> int:
     out = prepare_an4(args.root, args.data_dir, dev_speakers=args.dev_speakers)
     _report([out / split for split in ("train", "dev", "test")])
     return 0
+
+
+def _add_digits(kinds: Subparsers, parents: Parents) -> None:
+    """Add ``prepare digits``."""
+    digits = add_command(
+        kinds, "digits", _digits, parents=[parents.base],
+        help="Free Spoken Digit Dataset recordings -> DATA_DIR/{train,dev,test}",
+        description="Prepare the Free Spoken Digit Dataset ({digit}_{speaker}_{take}.wav, 8 kHz): one held-out\n"
+        "speaker is the test set (speaker-disjoint), the last 5 takes of the others the dev set.",
+        examples=[
+            "gatescope prepare digits fsdd/recordings data/ --test-speaker theo",
+            "gatescope prepare digits --sample-rate 16000 fsdd/recordings data/fsdd16k   # for a 16 kHz model",
+        ],
+    )  # fmt: skip
+    digits.add_argument("recordings", type=Path, metavar="RECORDINGS_DIR")
+    digits.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    digits.add_argument("--test-speaker", default="theo", help="held-out test speaker (default theo)")
+    digits.add_argument(
+        "--sample-rate", type=positive_int, default=8000,
+        help="the data dirs' rate (default 8000, the recordings'); another writes resampled copies to DATA_DIR/wav",
+    )  # fmt: skip
 
 
 def register(commands: Subparsers, parents: Parents) -> None:
@@ -85,16 +106,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
         "--test-spk-list", type=Path, help="core-test speaker list (default: conf/timit_core_test_spk.list)"
     )
 
-    digits = add_command(
-        kinds, "digits", _digits, parents=[parents.base],
-        help="Free Spoken Digit Dataset recordings -> DATA_DIR/{train,dev,test}",
-        description="Prepare the Free Spoken Digit Dataset ({digit}_{speaker}_{take}.wav, 8 kHz): one held-out\n"
-        "speaker is the test set (speaker-disjoint), the last 5 takes of the others the dev set.",
-        examples=["gatescope prepare digits fsdd/recordings data/ --test-speaker theo"],
-    )  # fmt: skip
-    digits.add_argument("recordings", type=Path, metavar="RECORDINGS_DIR")
-    digits.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    digits.add_argument("--test-speaker", default="theo", help="held-out test speaker (default theo)")
+    _add_digits(kinds, parents)
 
     wsj = add_command(
         kinds, "wsj", _wsj, parents=common,
