@@ -4,7 +4,8 @@ run as written.
 Each example runs in its own copy of a small world built once from the test fixtures, laid out the way the
 examples assume a user's folder is: a small embedded corpus at ``corpus/`` (two test speakers, so babble has another
 voice), its data dirs with features at ``data/``, models trained by the README's own ``gatescope train`` lines at
-``exp/lstm`` and ``exp/gru``, FSDD-named recordings at ``fsdd/recordings`` and ``data/fsdd``, a noise folder,
+``exp/lstm`` and ``exp/gru``, FSDD-named recordings at ``fsdd/recordings``, ``data/fsdd`` and (16 kHz, with
+features, unaligned) ``data/fsdd16k``, a noise folder,
 ``a.wav``/``b.wav``, an AN4 download, and ``recipes/`` (the repository's own). Examples about WSJ run in a second
 world that holds the WSJ-style corpus, its data dirs, a language dir and a character model. Two things are not
 literal:
@@ -114,6 +115,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      "hidden_size=128"])  # fmt: skip
         _fsdd(timit / "fsdd" / "recordings", takes=1)
         _run(["prepare", "digits", "fsdd/recordings", "data/fsdd"])
+        _run(["prepare", "digits", "--sample-rate", "16000", "fsdd/recordings", "data/fsdd16k"])  # unaligned
+        _run(["features", "data/fsdd16k/test"])
         shutil.copytree("data", "data_synth")
         Path("data_synth").rename(timit / "data" / "synth")
         _wav(timit / "noises" / "hum.wav", 2.0)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from gatescope.analysis.memory.states import RunInfo, StateWriter
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table, require_files
+from gatescope.asr.decoding.real_speech import reference_phones
 from gatescope.asr.decoding.scoring import fold_for_scoring
 from gatescope.asr.decoding.search import greedy_paths, normalize, pad
 from gatescope.asr.features import ark as kaldi_ark
@@ -69,6 +70,10 @@ class _Inputs:
         text = read_table(data_dir / "text", allow_empty=True) if (data_dir / "text").is_file() else {}
         phone_map = self.phone_map if self.target == "phones" else None
         self.refs = {u: fold_for_scoring(t.split(), self.target, phone_map) for u, t in text.items()}
+        known = set(self.phone_map.labels48) | set(self.phone_map.to39)
+        if self.target == "phones" and any(w not in known for t in text.values() for w in t.split()):
+            # a real corpus's words (FSDD, AN4): phone references as score-real makes them
+            self.refs = {u: reference_phones(t.split()) for u, t in text.items()}
 
     def labels(self, utt: str, out_frames: int, stack: int) -> np.ndarray | None:
         """39-phone class of each output frame: the label of the centre input frame of its stack."""

@@ -199,6 +199,18 @@ def validate_data_dir(data_dir: Path) -> list[Problem]:
     return problems
 
 
+def read_transcripts(data_dir: Path, wavs: dict[str, str]) -> dict[str, str]:
+    """The words of every recording of ``wavs`` from ``text.wrd`` (else ``text``); InputError for one without."""
+    path = data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text")
+    table = read_table(path)
+    missing = sorted(set(wavs) - set(table))
+    if missing:
+        raise InputError(
+            f"{path}: no transcript for {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    return {utt: table[utt] for utt in wavs}
+
+
 def read_ctm(path: Path, sample_rate: int) -> dict[str, list[tuple[int, int, str]]]:
     """``phones.ctm`` as sample spans per utterance: ``{utt: [(start, end, phone), ...]}``."""
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)

@@ -26,7 +26,8 @@ POCKETSPHINX_RATE = 16000  # its default acoustic model is a 16 kHz model
 PHONE_LOOP_LM_WEIGHT = 2.0  # CMU's documented setting for phone decoding (with beams of 1e-20)
 
 
-def _decoder(**options: Any) -> Any:
+def pocketsphinx_decoder(**options: Any) -> Any:
+    """A PocketSphinx decoder of its US-English model at 16 kHz, quiet, with ``options`` (its config keys)."""
     try:
         from pocketsphinx import Decoder
     except ImportError:
@@ -34,12 +35,17 @@ def _decoder(**options: Any) -> Any:
     return Decoder(samprate=POCKETSPHINX_RATE, loglevel="FATAL", **options)
 
 
-def _decode(decoder: Any, wave: np.ndarray, sample_rate: int) -> None:
-    """One whole utterance through ``decoder`` (resampled to 16 kHz, 16-bit PCM)."""
+def to_pocketsphinx_pcm(wave: np.ndarray, sample_rate: int) -> bytes:
+    """A mono float waveform as PocketSphinx takes it: resampled to 16 kHz, 16-bit PCM."""
     audio = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
     if sample_rate != POCKETSPHINX_RATE:
         audio = AF.resample(audio, sample_rate, POCKETSPHINX_RATE)
-    pcm = (audio.clamp(-1, 1).numpy() * 32767).astype(np.int16).tobytes()
+    return (audio.clamp(-1, 1).numpy() * 32767).astype(np.int16).tobytes()
+
+
+def _decode(decoder: Any, wave: np.ndarray, sample_rate: int) -> None:
+    """One whole utterance through ``decoder``."""
+    pcm = to_pocketsphinx_pcm(wave, sample_rate)
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
@@ -55,7 +61,7 @@ class PocketsphinxAnchor:
     GRAMMAR_MAX_WORDS = 3
 
     def __init__(self, words: list[str], max_words: int = 1) -> None:
-        self.decoder = _decoder()
+        self.decoder = pocketsphinx_decoder()
         vocabulary = sorted({w.lower() for w in words})
         known = [w for w in vocabulary if self.decoder.lookup_word(w) is not None]
         self.missing = sorted(set(vocabulary) - set(known))
@@ -102,7 +108,7 @@ class PocketsphinxPhoneLoop:
         phone_lm = os.path.join(get_model_path(), "en-us", "en-us-phone.lm.bin")
         if not os.path.isfile(phone_lm):
             raise InputError(f"{phone_lm}: PocketSphinx's phone LM is missing from its package")
-        self.decoder = _decoder(allphone=phone_lm, lm=None, lw=lm_weight, beam=1e-20, pbeam=1e-20)
+        self.decoder = pocketsphinx_decoder(allphone=phone_lm, lm=None, lw=lm_weight, beam=1e-20, pbeam=1e-20)
         self.table = _cmu_to_39()
 
     def transcribe(self, wave: np.ndarray, sample_rate: int) -> list[str]:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from gatescope.asr.corpora.synth.align import STRESS_MARKS, load_symbol_map
 from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
-from gatescope.asr.data.datadir import read_table, require_files
+from gatescope.asr.data.datadir import read_table, read_transcripts, require_files
 from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.streaming.recognizer import Recognizer
@@ -100,18 +100,6 @@ def session_order(utts: list[str], utt2spk: dict[str, str]) -> list[tuple[str, s
     return [(spk_utts[i], spk) for spk, spk_utts in sorted(by_speaker.items()) for i in rng.permutation(len(spk_utts))]
 
 
-def _transcripts(data_dir: Path, wavs: dict[str, str]) -> dict[str, str]:
-    """The words of every recording of ``wavs`` from ``text.wrd`` (else ``text``); InputError for one without."""
-    path = data_dir / ("text.wrd" if (data_dir / "text.wrd").is_file() else "text")
-    table = read_table(path)
-    missing = sorted(set(wavs) - set(table))
-    if missing:
-        raise InputError(
-            f"{path}: no transcript for {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-        )
-    return {utt: table[utt] for utt in wavs}
-
-
 def _key(data_dir: Path, utt: str, data_dirs: list[Path]) -> str:
     """A recording's key in the scores: its utterance id, prefixed by its data dir's name when there are several."""
     return f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
@@ -145,7 +133,7 @@ def score_recordings(
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",) + (("utt2spk",) if speaker_adapt else ()))
         wavs = read_table(data_dir / "wav.scp")
-        words = _transcripts(data_dir, wavs)
+        words = read_transcripts(data_dir, wavs)
         if speaker_adapt:
             order = session_order(sorted(wavs), read_table(data_dir / "utt2spk"))
         else:
@@ -199,7 +187,7 @@ def score_anchor(
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",))
         table = read_table(data_dir / "wav.scp")
-        for utt, text in _transcripts(data_dir, table).items():
+        for utt, text in read_transcripts(data_dir, table).items():
             key = _key(data_dir, utt, data_dirs)
             words[key], wavs[key] = text.lower().split(), table[utt]
     anchor = anchor_for(target, list(words.values()))

@@ -61,8 +61,11 @@ class _Chunk:
 
 
 def _marker(config: FeatureConfig, chunk: _Chunk) -> str:
+    """What a chunk's outputs were made from: the config, its recordings and their alignments (a ``phones.ctm``
+    added or changed later, e.g. by ``gatescope align``, makes the chunk's frame labels again)."""
     digest = hashlib.sha1("\n".join(f"{u} {w}" for u, w in chunk.utts).encode()).hexdigest()
-    return json.dumps({"config": asdict(config), "utterances": digest}, sort_keys=True)
+    spans = hashlib.sha1(json.dumps(sorted(chunk.spans.items())).encode()).hexdigest()
+    return json.dumps({"config": asdict(config), "utterances": digest, "alignments": spans}, sort_keys=True)
 
 
 def _chunk_paths(ark_dir: Path, config: FeatureConfig, index: int) -> dict[str, Path]:

@@ -1,4 +1,5 @@
-"""``gatescope validate-data`` and ``gatescope features``: checking data dirs and extracting their features."""
+"""``gatescope validate-data``, ``combine-data``, ``align`` and ``features``: checking, merging and aligning data
+dirs, and extracting their features."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ def _combine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _align(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.forced_align import align_data_dir
+
+    summary = align_data_dir(args.data_dir, progress=not args.quiet)
+    for utt, why in list(summary.left_out.items())[:5]:
+        print(f"left out {utt}: {why}")
+    more = f", {len(summary.left_out)} left out" if summary.left_out else ""
+    print(f"{summary.ctm}: {summary.aligned} recordings aligned{more}; run gatescope features for frame labels")
+    return 0
+
+
 def _features(args: argparse.Namespace) -> int:
     from gatescope.asr.features.extract import extract_features
     from gatescope.asr.features.fbank import FeatureConfig
@@ -46,7 +58,7 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def register(commands: Subparsers, parents: Parents) -> None:
-    """Add ``validate-data``, ``combine-data`` and ``features``."""
+    """Add ``validate-data``, ``combine-data``, ``align`` and ``features``."""
     validate = add_command(
         commands, "validate-data", _validate, parents=[parents.base],
         help="check a Kaldi data dir as validate_data_dir.sh does",
@@ -68,6 +80,18 @@ def register(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     combine.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     combine.add_argument("sources", type=Path, nargs="+", metavar="SOURCE", help="data dirs to merge (two or more)")
+
+    align = add_command(
+        commands, "align", _align, parents=[parents.base, parents.quiet],
+        help="phone alignments (phones.ctm) for real recordings, by PocketSphinx's forced alignment",
+        description="Align every recording of DATA_DIR to its words (text.wrd, else text) with PocketSphinx's\n"
+        "US-English acoustic model and write DATA_DIR/phones.ctm in TIMIT's 61 labels, as the corpora do.\n"
+        "Then gatescope features writes frame labels, and gatescope analyze finds phone-selective units\n"
+        "on real speech. Recordings with a word outside PocketSphinx's dictionary are left out (listed).\n"
+        "A data dir with a phones.ctm is refused: a corpus's own alignments are exact.",
+        examples=["gatescope align data/fsdd/test"],
+    )  # fmt: skip
+    align.add_argument("data_dir", type=Path, metavar="DATA_DIR")
 
     features = add_command(
         commands, "features", _features, parents=[parents.base, parents.jobs, parents.quiet],
