@@ -179,9 +179,19 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   begin 8 "memory analysis (forgetting speed, phone selectivity, distributions, saturation, t-SNE; Tang et al.)"
   quiet=$([ "$progress" = true ] || echo --quiet)
   gatescope analyze --model exp/lstm --model exp/gru --data data/test --out exp/analysis $quiet
+  if [ -f data/fsdd/test/wav.scp ]; then  # stage 5's real recordings: the same analysis on real voices
+    log "memory analysis on real speech: FSDD's test speaker at 16 kHz, aligned by PocketSphinx (gatescope align)"
+    recordings=$(dirname "$(awk 'NR == 1 {print $2}' data/fsdd/test/wav.scp)")
+    gatescope prepare digits --sample-rate 16000 "$recordings" data/fsdd16k > /dev/null
+    gatescope align data/fsdd16k/test --quiet
+    gatescope features data/fsdd16k/test --config conf/features.yaml --quiet
+    gatescope analyze --model exp/lstm --model exp/gru --data data/fsdd16k/test --babble-data data/fsdd16k/train \
+      --out exp/analysis_fsdd $quiet
+  fi
 fi
 finish_stage
 log "Done in $SECONDS s. Written: $PWD/exp/results.md (results table), exp/<model>/ (checkpoints, decodes)"
 [ -f exp/robustness/report.html ] && log "Robustness report: $PWD/exp/robustness/report.html"
 [ -f exp/analysis/report.html ] && log "Memory analysis report: $PWD/exp/analysis/report.html"
+[ -f exp/analysis_fsdd/report.html ] && log "Memory analysis on real speech (FSDD): $PWD/exp/analysis_fsdd/report.html"
 exit 0
