@@ -18,7 +18,7 @@ from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
     "download", "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj",
-    "prepare librispeech", "prepare an4", "validate-data", "combine-data", "features", "train", "decode",
+    "prepare librispeech", "prepare an4", "validate-data", "combine-data", "align", "features", "train", "decode",
     "score-real", "results", "lm", "tune-lm", "noise", "robustness", "analyze", "stream",
 ]  # fmt: skip
 
@@ -93,6 +93,8 @@ def test_train_decode_results_on_tiny_data(tiny_data: Path, tmp_path: Path, caps
     table = _run(["results", str(exp)], capsys)
     assert "| exp | lstm | 1x16 |" in table and "PER real (FSDD)" in table
     assert table.splitlines()[-1] == f"| PocketSphinx (anchor) | - | - | - | - | {anchor['rate']:.2f} |"
+    assert "recordings aligned" in _run(["align", str(fsdd), "--quiet"], capsys)
+    assert (fsdd / "phones.ctm").is_file()
 
 
 def test_word_lm_commands(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -208,7 +208,8 @@ def analyze_model(clean: StateFile, runs: list[StateFile], config: AnalysisConfi
             index = selectivity.selectivity_index(psi)
             entry["selective_units"] = {p: int(c) for p, c in zip(info.phones, counts, strict=True)}
             entry["selective_units_total"] = int((np.nan_to_num(rates) > threshold).any(axis=1).sum())
-            entry["psi_selectivity_mean"] = round(float(np.nanmean(index)), 4)
+            finite = index[np.isfinite(index)]  # none where no phone has enough frames for the rank tests
+            entry["psi_selectivity_mean"] = round(float(finite.mean()), 4) if finite.size else None
             entry["psi_selective_units"] = int((index >= 0.5).sum())
             plots["rates"].append(counts)
         saturation = {}

@@ -92,6 +92,15 @@ def frames_to_fraction(distance: np.ndarray, fraction: float = 0.1) -> int | Non
     return int(below[0]) if below.size else None
 
 
+def _mean_curve(curves: np.ndarray) -> np.ndarray:
+    """The mean of ``curves`` ``(curves, horizon)`` frame by frame over the finite values; NaN where none is (a
+    frame no utterance reaches, as after a burst in FSDD's half-second clips)."""
+    finite = np.isfinite(curves)
+    total = np.where(finite, curves, 0.0).sum(axis=0)
+    reached = finite.sum(axis=0)
+    return np.divide(total, reached, out=np.full(total.shape, np.nan), where=reached > 0)
+
+
 @dataclass
 class ForgettingCurves:
     """Per-utterance distance curves after burst end for one model, layer and state (NaN-padded to ``horizon``)."""
@@ -100,8 +109,8 @@ class ForgettingCurves:
     frame_shift_ms: float
 
     def mean(self) -> np.ndarray:
-        """The mean distance curve over every burst, ignoring utterances too short to reach a frame (NaN)."""
-        return np.nanmean(self.curves, axis=0)
+        """The mean distance curve over every burst, ignoring utterances too short to reach a frame."""
+        return _mean_curve(self.curves)
 
     def summary(self, seed: int = 0) -> dict[str, Any]:
         """Half-life (frames and ms) and frames to 10% of the mean curve, with 95% bootstrap intervals."""
@@ -110,7 +119,7 @@ class ForgettingCurves:
         halves, tens = [], []
         for _ in range(BOOTSTRAP_SAMPLES):
             sample = self.curves[rng.integers(len(self.curves), size=len(self.curves))]
-            curve = np.nanmean(sample, axis=0)
+            curve = _mean_curve(sample)
             halves.append(half_life(curve, self.frame_shift_ms))
             tens.append(frames_to_fraction(curve))
         half = half_life(mean, self.frame_shift_ms)

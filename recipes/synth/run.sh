@@ -185,7 +185,7 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
     gatescope prepare digits --sample-rate 16000 "$recordings" data/fsdd16k > /dev/null
     gatescope align data/fsdd16k/test --quiet
     gatescope features data/fsdd16k/test --config conf/features.yaml --quiet
-    gatescope analyze --model exp/lstm --model exp/gru --data data/fsdd16k/test --babble-data data/fsdd16k/train \
+    gatescope analyze --model exp/lstm --model exp/gru --data data/fsdd16k/test --babble-data data/fsdd16k/dev \
       --out exp/analysis_fsdd $quiet
   fi
 fi
