@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gatescope.asr.data.audio import read_audio
-from gatescope.asr.data.datadir import CTM_FILE, validated_data_dir, write_speaker_tables
+from gatescope.asr.data.datadir import CTM_FILE, ctm_line, validated_data_dir, write_speaker_tables
 from gatescope.asr.phones import PhoneMap
 from gatescope.errors import InputError
 from gatescope.files import read_text_file, refuse_overlap, write_table, write_text_atomic
@@ -223,7 +223,7 @@ def _write_split(out: Path, items: list[PreparedUtterance], sample_rate: int, ph
     write_table(out / "spk2gender", {p.utt.speaker: p.utt.sex for p in items})
     write_table(out / "utt2dur", {p.utt.utt_id: f"{p.num_samples / sample_rate:.6f}" for p in items})
     ctm = [
-        f"{p.utt.utt_id} 1 {s.start / sample_rate:.6f} {(s.end - s.start) / sample_rate:.6f} {s.label}\n"
+        ctm_line(p.utt.utt_id, s.start, s.end, s.label, sample_rate)
         for p in sorted(items, key=lambda p: p.utt.utt_id)
         for s in p.phones
     ]

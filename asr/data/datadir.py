@@ -211,6 +211,11 @@ def read_transcripts(data_dir: Path, wavs: dict[str, str]) -> dict[str, str]:
     return {utt: table[utt] for utt in wavs}
 
 
+def ctm_line(utt: str, start: int, end: int, label: str, sample_rate: int) -> str:
+    """One ``phones.ctm`` line: a labelled span ``[start, end)`` in samples as ``utt 1 start_s dur_s label``."""
+    return f"{utt} 1 {start / sample_rate:.6f} {(end - start) / sample_rate:.6f} {label}\n"
+
+
 def read_ctm(path: Path, sample_rate: int) -> dict[str, list[tuple[int, int, str]]]:
     """``phones.ctm`` as sample spans per utterance: ``{utt: [(start, end, phone), ...]}``."""
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)

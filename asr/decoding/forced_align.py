@@ -23,7 +23,7 @@ from tqdm import tqdm
 from gatescope.asr.corpora.synth.align import Alignment, load_symbol_map, tokenize
 from gatescope.asr.corpora.synth.timed import TimedSynthesis, align_timed
 from gatescope.asr.data.audio import read_audio
-from gatescope.asr.data.datadir import CTM_FILE, read_table, read_transcripts, require_files
+from gatescope.asr.data.datadir import CTM_FILE, ctm_line, read_table, read_transcripts, require_files
 from gatescope.asr.decoding.anchor import pocketsphinx_decoder, to_pocketsphinx_pcm
 from gatescope.errors import InputError
 from gatescope.files import write_text_atomic
@@ -109,7 +109,7 @@ def align_data_dir(
         except InputError as err:
             summary.left_out[utt] = str(err)
             continue
-        lines += [f"{utt} 1 {s.start / rate:.6f} {(s.end - s.start) / rate:.6f} {s.label}\n" for s in alignment.phones]
+        lines += [ctm_line(utt, s.start, s.end, s.label, rate) for s in alignment.phones]
         summary.aligned += 1
     if not summary.aligned:
         first = next(iter(summary.left_out.items()), ("", "no recordings"))
