@@ -69,11 +69,12 @@ class _Inputs:
         self.target = hp.get("target", "phones")
         text = read_table(data_dir / "text", allow_empty=True) if (data_dir / "text").is_file() else {}
         phone_map = self.phone_map if self.target == "phones" else None
-        self.refs = {u: fold_for_scoring(t.split(), self.target, phone_map) for u, t in text.items()}
         known = set(self.phone_map.labels48) | set(self.phone_map.to39)
         if self.target == "phones" and any(w not in known for t in text.values() for w in t.split()):
             # a real corpus's words (FSDD, AN4): phone references as score-real makes them
             self.refs = {u: reference_phones(t.split()) for u, t in text.items()}
+        else:
+            self.refs = {u: fold_for_scoring(t.split(), self.target, phone_map) for u, t in text.items()}
 
     def labels(self, utt: str, out_frames: int, stack: int) -> np.ndarray | None:
         """39-phone class of each output frame: the label of the centre input frame of its stack."""
