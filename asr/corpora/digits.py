@@ -32,12 +32,13 @@ def _resampled_copy(path: Path, audio: np.ndarray, sample_rate: int, wav_dir: Pa
     """``audio`` (FSDD's 8 kHz) at ``sample_rate`` as 16-bit ``wav_dir/<name>`` (written atomically; a copy at
     that rate from an earlier run is kept); returns its path and length in samples."""
     out = wav_dir / path.name
-    if not out.is_file() or sf.info(out).samplerate != sample_rate:
-        wave = AF.resample(torch.from_numpy(audio), FSDD_RATE, sample_rate).numpy()
-        tmp = out.with_name(f".{out.name}.tmp.wav")
-        sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
-        tmp.replace(out)
-    return out, sf.info(out).frames
+    if out.is_file() and (kept := sf.info(out)).samplerate == sample_rate:
+        return out, kept.frames
+    wave = AF.resample(torch.from_numpy(audio), FSDD_RATE, sample_rate).numpy()
+    tmp = out.with_name(f".{out.name}.tmp.wav")
+    sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    tmp.replace(out)
+    return out, len(wave)
 
 
 def prepare_digits(
