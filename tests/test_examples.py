@@ -4,8 +4,8 @@ run as written.
 Each example runs in its own copy of a small world built once from the test fixtures, laid out the way the
 examples assume a user's folder is: a small embedded corpus at ``corpus/`` (two test speakers, so babble has another
 voice), its data dirs with features at ``data/``, models trained by the README's own ``gatescope train`` lines at
-``exp/lstm`` and ``exp/gru``, FSDD-named recordings at ``fsdd/recordings``, ``data/fsdd`` and (16 kHz, with
-features, unaligned) ``data/fsdd16k``, a noise folder,
+``exp/lstm`` and ``exp/gru``, FSDD-named recordings at ``fsdd/recordings``, ``data/fsdd`` (8 kHz features) and
+(16 kHz, with features, unaligned) ``data/fsdd16k``, a digits word model at ``exp/digits``, a noise folder,
 ``a.wav``/``b.wav``, an AN4 download, and ``recipes/`` (the repository's own). Examples about WSJ run in a second
 world that holds the WSJ-style corpus, its data dirs, a language dir and a character model. Two things are not
 literal:
@@ -115,6 +115,10 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      "hidden_size=128"])  # fmt: skip
         _fsdd(timit / "fsdd" / "recordings", takes=1)
         _run(["prepare", "digits", "fsdd/recordings", "data/fsdd"])
+        for split in ("dev", "test"):  # one take each: all of the training speakers' takes are dev
+            _run(["features", f"data/fsdd/{split}", "sample_rate=8000", "num_mel_bins=23"])
+        _run(["train", "--config", "recipes/digits/conf/gru.yaml", "--out", "exp/digits", "train_dir=data/fsdd/dev",
+              "valid_dir=data/fsdd/dev", "max_epochs=1", "hidden_size=16"])  # fmt: skip
         _run(["prepare", "digits", "--sample-rate", "16000", "fsdd/recordings", "data/fsdd16k"])  # unaligned
         _run(["features", "data/fsdd16k/test"])
         shutil.copytree("data", "data_synth")

@@ -24,6 +24,7 @@ class RobustnessConfig:
     burst_at: float = 0.5  # burst start as a fraction of each utterance
     burst_bins_ms: tuple[int, ...] = (0, 100, 200, 300, 400, 600)  # window edges after the burst's end
     beam: int = 0
+    max_words: int = 0  # word models: the best path with 1 to max_words words (a task grammar); 0: none
     seed: int = 0
     active_only: bool = False
     anchor: str = "auto"  # "auto": PocketSphinx for word tasks; "none"; "pocketsphinx"

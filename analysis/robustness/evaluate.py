@@ -38,6 +38,7 @@ from gatescope.analysis.robustness.conditions import Condition, RobustnessConfig
 from gatescope.asr.data.datadir import read_ctm, read_table, require_files
 from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
 from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop, anchor_for
+from gatescope.asr.decoding.grammar import WordCountGrammar, require_word_model
 from gatescope.asr.decoding.scoring import (
     SCORING_DROPS,
     ErrorCounts,
@@ -160,12 +161,13 @@ def _features(waves: dict[str, np.ndarray], utt2spk: dict[str, str], config: Fea
 
 
 def _decode(
-    model: _Model, feats: dict[str, np.ndarray], stats: dict[str, np.ndarray], data: _Data, beam: int
+    model: _Model, feats: dict[str, np.ndarray], stats: dict[str, np.ndarray], data: _Data, config: RobustnessConfig
 ) -> dict[str, Hypothesis]:
     utts = sorted(feats)
     inputs = [normalize(feats[u], model.cmvn, stats[data.utt2spk[u]], model.norm_vars) for u in utts]
+    grammar = WordCountGrammar(config.max_words) if config.max_words else None
     with torch.inference_mode():
-        return dict(zip(utts, transcribe(model.model, inputs, beam=beam), strict=True))
+        return dict(zip(utts, transcribe(model.model, inputs, beam=config.beam, grammar=grammar), strict=True))
 
 
 def _words(model: _Model, hyp: Hypothesis, phone_map: PhoneMap | None) -> list[str]:
@@ -223,7 +225,7 @@ def _condition_row(condition: Condition) -> tuple[dict[str, Any], dict[str, dict
     row: dict[str, Any] = {"condition": condition.name, **asdict(condition), "results": {}}
     words_by_model = {}
     for model in run.models:
-        hyps = _decode(model, feats, stats, run.data, run.config.beam)
+        hyps = _decode(model, feats, stats, run.data, run.config)
         words = {utt: _words(model, hyp, run.phone_map) for utt, hyp in hyps.items()}
         counts = score_utterances(run.data.refs, words)
         row["results"][model.name] = {"error_rate": round(counts.rate, 2), **asdict(counts)}
@@ -276,6 +278,8 @@ def run_robustness(
     feature_config = load_config(FeatureConfig, data_dir / "feat_conf.yaml")
     models = _load_models(model_paths, feature_config.dim)
     target = models[0].target
+    if config.max_words:
+        require_word_model(target, models[0].path, config.beam)
     data = _load_data(data_dir, target, feature_config.sample_rate)
     bank = noise_bank_for(babble_dir or data_dir, feature_config.sample_rate, None if babble_dir else data.waves)
     phone_map = PhoneMap.load() if target == "phones" else None
@@ -318,7 +322,7 @@ def run_robustness(
         "utterances": len(data.waves),
         "audio_minutes": round(sum(len(w) for w in data.waves.values()) / feature_config.sample_rate / 60, 2),
         "metric": metric,
-        "decoding": f"beam{config.beam}" if config.beam else "greedy",
+        "decoding": _decoding(config),
         "config": asdict(config),
         "features": asdict(feature_config),
         "models": {m.name: m.describe(out_dir) for m in models},
@@ -330,6 +334,12 @@ def run_robustness(
     }
     _write_outputs(summary, out_dir)
     return summary
+
+
+def _decoding(config: RobustnessConfig) -> str:
+    if config.max_words:
+        return f"best path of 1 to {config.max_words} words"
+    return f"beam{config.beam}" if config.beam else "greedy"
 
 
 def _anchor_result(

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from gatescope.asr.data.datadir import read_table
 from gatescope.asr.data.dataset import CTCDataset
+from gatescope.asr.decoding.grammar import WordCountGrammar, require_word_model
 from gatescope.asr.decoding.lang import (
     LangDir,
     SearchWeights,
@@ -85,13 +86,16 @@ def run_model(model_path: Path, data_dir: Path, batch_size: int) -> Emissions:
     return Emissions(model, tokens, hp["target"], [e.utt for e in examples], refs, log_probs)
 
 
-def _hypotheses(run: Emissions, beam: int, lang: LangDir | None, weights: SearchWeights) -> dict[str, list[str]]:
-    """Scored hypothesis tokens per utterance: greedy, prefix beam, or lexicon + LM beam search (words)."""
+def _hypotheses(
+    run: Emissions, beam: int, lang: LangDir | None, weights: SearchWeights, grammar: WordCountGrammar | None = None
+) -> dict[str, list[str]]:
+    """Scored hypothesis tokens per utterance: greedy, prefix beam, lexicon + LM beam search (words), or the best
+    path under a word-count grammar."""
     if lang is not None:
         decoder = lexicon_decoder(list(run.model.tokens), lang, weights)
         return dict(zip(run.utts, lexicon_search(decoder, run.log_probs), strict=True))
     phone_map = PhoneMap.load() if run.target == "phones" else None
-    found = search(run.log_probs, list(run.model.tokens), beam)
+    found = search(run.log_probs, list(run.model.tokens), beam, grammar)
     return {
         u: fold_for_scoring(run.tokens.decode(h.ids), run.target, phone_map)
         for u, h in zip(run.utts, found, strict=True)
@@ -107,14 +111,18 @@ def decode_data_dir(
     lang: LangDir | None = None,
     lm_weight: float | None = None,
     word_score: float | None = None,
+    grammar: WordCountGrammar | None = None,
 ) -> tuple[float, Path]:
     """Decode every utterance of ``data_dir``; returns (error rate in %, output folder).
 
     With ``lang``, a character model is decoded with the lexicon and LM; ``lm_weight`` and ``word_score`` default
-    to the tuned ones in the model's ``lm_tuning.json`` (from ``gatescope tune-lm``), else to 1 and 0."""
+    to the tuned ones in the model's ``lm_tuning.json`` (from ``gatescope tune-lm``), else to 1 and 0. With
+    ``grammar``, a word model's best path with a word count it allows (no beam, no lang)."""
     exp_dir = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
     if out_dir is not None:
         refuse_overlap(out_dir, {"--data": data_dir})
+    if grammar is not None and lang is not None:
+        raise InputError("--max-words and --lang are two different searches: choose one")
     tuned = load_weights(exp_dir / TUNING_FILE) if (exp_dir / TUNING_FILE).is_file() else SearchWeights()
     weights = SearchWeights(
         tuned.lm_weight if lm_weight is None else lm_weight,
@@ -122,8 +130,18 @@ def decode_data_dir(
         beam or tuned.beam,
     )
     run = run_model(Path(model_path), data_dir, batch_size)
-    hyps = _hypotheses(run, beam, lang, weights)
-    mode = f"beam{weights.beam}_lm" if lang else f"beam{beam}" if beam else "greedy"
+    if grammar is not None:
+        require_word_model(run.target, model_path, beam)
+    hyps = _hypotheses(run, beam, lang, weights, grammar)
+    mode = (
+        f"beam{weights.beam}_lm"
+        if lang
+        else f"words{grammar.min_words}to{grammar.max_words}"
+        if grammar
+        else f"beam{beam}"
+        if beam
+        else "greedy"
+    )
     out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
     total = score_utterances(run.refs, hyps)
     rows, alignments = [], []

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from gatescope.asr.corpora.synth.align import STRESS_MARKS, load_symbol_map
 from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
 from gatescope.asr.data.datadir import read_table, read_transcripts, require_files
+from gatescope.asr.decoding.grammar import WordCountGrammar
 from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.streaming.recognizer import Recognizer
@@ -114,6 +115,7 @@ def score_recordings(
     progress: bool = True,
     lead_silence_s: float = 0.0,
     speaker_adapt: bool = False,
+    grammar: WordCountGrammar | None = None,
 ) -> RealSpeechScore:
     """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``), each
     after ``lead_silence_s`` seconds of digital silence, and score it against its words; with ``out_dir``, write
@@ -123,10 +125,11 @@ def score_recordings(
     as one session at a microphone would bring them, with the CMVN history carried from one to the next (the
     default CMVN, as the model was trained, is ``online`` for per-speaker CMVN, ``sliding`` for per-utterance or
     sliding, and ``none`` for a model trained without: there is nothing to adapt); each recording is still decoded
-    from a fresh recurrent state."""
+    from a fresh recurrent state. With ``grammar`` (word models), each recording's words are the best path with a
+    word count the grammar allows."""
     if out_dir is not None:
         refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
-    recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0)
+    recognizer = Recognizer(model, cmvn=cmvn, endpoint_ms=0, grammar=grammar)
     target = str(recognizer.model.train_config.get("target", "phones"))
     refs: dict[str, list[str]] = {}
     hyps: dict[str, list[str]] = {}

@@ -1,27 +1,22 @@
-"""Running a trained model on feature matrices: CMVN, padding, forward pass and CTC search (greedy or beam).
+"""Running a trained model on feature matrices: CMVN, padding, forward pass and CTC search (greedy, beam, or
+under a word-count grammar: :mod:`gatescope.asr.decoding.grammar`).
 
 No Lightning and no data-dir code: decoding, the robustness report and streaming share this path.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from gatescope.asr.decoding.grammar import BEAM_WITH_GRAMMAR, WordCountGrammar, grammar_search
+from gatescope.asr.decoding.hypothesis import Hypothesis
 from gatescope.asr.features.cmvn import normalize_features
 from gatescope.asr.models.acoustic import AcousticModel
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """Token ids (blank removed, repeats merged) and the output frame at which each was emitted."""
-
-    ids: list[int]
-    frames: list[int]
+from gatescope.errors import InputError
 
 
 def greedy_paths(log_probs: Tensor, lengths: Tensor) -> list[Hypothesis]:
@@ -104,16 +99,30 @@ def emissions(model: AcousticModel, feats: list[Tensor], batch_size: int = 16) -
     return [e for e in out if e is not None]
 
 
-def transcribe(model: AcousticModel, feats: list[Tensor], beam: int = 0, batch_size: int = 16) -> list[Hypothesis]:
-    """Decode normalised feature matrices (see :func:`normalize`) greedily or with a prefix beam search.
+def transcribe(
+    model: AcousticModel,
+    feats: list[Tensor],
+    beam: int = 0,
+    batch_size: int = 16,
+    grammar: WordCountGrammar | None = None,
+) -> list[Hypothesis]:
+    """Decode normalised feature matrices (see :func:`normalize`) greedily, with a prefix beam search or under a
+    word-count grammar (:func:`search`).
 
     Returns one :class:`Hypothesis` per input, in input order; frames are at the model's output rate
     (``frame_stack`` input frames each)."""
-    return search(emissions(model, feats, batch_size), model.tokens, beam)
+    return search(emissions(model, feats, batch_size), model.tokens, beam, grammar)
 
 
-def search(log_probs: list[Tensor], tokens: list[str], beam: int = 0) -> list[Hypothesis]:
-    """Greedy (``beam=0``) or prefix beam search over per-utterance ``(frames, tokens)`` log-probs."""
+def search(
+    log_probs: list[Tensor], tokens: list[str], beam: int = 0, grammar: WordCountGrammar | None = None
+) -> list[Hypothesis]:
+    """Greedy (``beam=0``) or prefix beam search over per-utterance ``(frames, tokens)`` log-probs; with a
+    ``grammar`` (word models), the best path whose word count it allows (``beam`` must then be 0)."""
+    if grammar is not None:
+        if beam:
+            raise InputError(BEAM_WITH_GRAMMAR)
+        return grammar_search(log_probs, grammar)
     if not log_probs:
         return []
     batch, lengths = pad(log_probs)

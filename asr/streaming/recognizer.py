@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gatescope.asr.decoding.grammar import WordCountGrammar, grammar_path, require_word_model
 from gatescope.asr.decoding.search import make_beam_decoder
 from gatescope.asr.features.cmvn import OnlineCMVN, speech_floor, streaming_cmvn
 from gatescope.asr.features.fbank import FeatureConfig
@@ -124,6 +125,10 @@ class Recognizer:
         shadow: also run a clean copy of the state; see :meth:`memory_distance`.
         numpy_stack: run a standard LSTM or GRU frame by frame in numpy (faster for small chunks; equal to float
             rounding; the weights are copied when the Recognizer is made); False: the model's PyTorch forward.
+        grammar: word models: each final is the segment's best path with a word count the grammar allows
+            (partials stay greedy). Without endpointing (``endpoint_ms=0``: the stream is one utterance, as
+            ``score-real`` streams a recording) the stream's end always gives a final, even where greedy search
+            heard no word.
     """
 
     def __init__(
@@ -137,8 +142,13 @@ class Recognizer:
         features: FeatureConfig | None = None,
         cmvn_stats: np.ndarray | None = None,
         numpy_stack: bool = True,
+        grammar: WordCountGrammar | None = None,
     ) -> None:
         self.model = load_model(model) if not isinstance(model, AcousticModel) else model
+        if grammar is not None:
+            target = str(self.model.train_config.get("target", "phones"))
+            require_word_model(target, self.model.source or "the model", beam)
+        self.grammar = grammar
         cmvn = cmvn or streaming_cmvn(self.model.cmvn_mode)
         if self.model.config.bidirectional:
             raise InputError("streaming needs a unidirectional model; this one is bidirectional")
@@ -195,6 +205,7 @@ class Recognizer:
         self.segment_ids: list[int] = []
         self.blank_run = 0
         self.heard_speech = False  # a frame whose best token is speech since the segment began
+        self.segment_log_probs: list[np.ndarray] = []  # kept for the grammar's search at the final
         self.decoder = None
         if self.beam:
             self.decoder = make_beam_decoder(list(self.model.tokens), self.beam)
@@ -216,7 +227,8 @@ class Recognizer:
         """End of the stream: decode what is buffered (a partial last stack, zero-padded) and emit the final."""
         log_probs = self.network.step(np.zeros((0, self.model.input_dim), np.float32), final=True)
         events = self._search(log_probs)
-        if self._segment_text():
+        whole_stream = self.grammar is not None and not self.endpoint_frames and self.frames > self.segment_start
+        if self._segment_text() or whole_stream:
             events.append(self._final())
         return events
 
@@ -265,6 +277,8 @@ class Recognizer:
         return events
 
     def _feed(self, frames: np.ndarray) -> None:
+        if self.grammar is not None:
+            self.segment_log_probs.append(frames)
         if self.decoder is not None and frames.shape[0]:
             self.decoder.decode_step(torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)))
 
@@ -280,7 +294,12 @@ class Recognizer:
     def _final(self) -> Event:
         if self.decoder is not None:
             self.decoder.decode_end()
-        text = self._segment_text()
+        if self.grammar is not None:
+            frames = self.segment_log_probs
+            ids = grammar_path(np.concatenate(frames), self.grammar).ids if frames else []
+            text = " ".join(self.tokens.decode(ids))
+        else:
+            text = self._segment_text()
         event = Event("final", text, self._time(self.segment_start), self._time(self.frames))
         self.finals.append(text)
         self._begin_segment()

@@ -14,6 +14,7 @@ from typing import IO
 
 import numpy as np
 
+from gatescope.asr.decoding.grammar import WordCountGrammar
 from gatescope.asr.streaming import sources
 from gatescope.asr.streaming.recognizer import Event, Recognizer
 from gatescope.errors import ConfigError
@@ -32,6 +33,7 @@ class StreamSettings:
     rate: int | None = None  # of --stdin-pcm (default: the model's)
     chunk_ms: float = 100.0
     beam: int = 0
+    max_words: int = 0  # word models: each final the best path of 1 to max_words words; 0: no grammar
     cmvn: str | None = None  # None: as the model was trained
     endpoint_ms: float = 600.0
     json: bool = False
@@ -96,7 +98,8 @@ def _recognizer(settings: StreamSettings) -> Recognizer:
     """The recogniser, with a live perturber and a clean shadow when ``inject`` asks for one."""
     if settings.show_memory and not settings.inject:
         raise ConfigError("--show-memory compares with a clean shadow: it needs --inject NOISE:SNR")
-    recognizer = Recognizer(settings.model, settings.beam, settings.cmvn, settings.endpoint_ms)
+    grammar = WordCountGrammar(settings.max_words) if settings.max_words else None
+    recognizer = Recognizer(settings.model, settings.beam, settings.cmvn, settings.endpoint_ms, grammar=grammar)
     if not settings.inject:
         return recognizer
     from gatescope.asr.data.perturb import noise_bank_for
@@ -107,7 +110,7 @@ def _recognizer(settings: StreamSettings) -> Recognizer:
     perturber = StreamPerturber.from_spec(settings.inject, bank, seed=settings.seed)
     return Recognizer(
         recognizer.model, settings.beam, settings.cmvn, settings.endpoint_ms, perturber, settings.show_memory,
-        recognizer.features_config, recognizer.cmvn_stats,
+        recognizer.features_config, recognizer.cmvn_stats, grammar=grammar,
     )  # fmt: skip
 
 

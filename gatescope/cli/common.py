@@ -9,6 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
+MAX_WORDS_HELP = (
+    "word models: the best path with 1 to N words, the task grammar PocketSphinx's anchor uses "
+    "(isolated digits: 1); 0: no grammar (the default)"
+)
 # --cmvn of the streaming commands: OnlineCMVN.MODES, written out so that the parsers need not import numpy
 STREAM_CMVN_CHOICES = ("global", "sliding", "online", "none")
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from gatescope.cli.common import (
+    MAX_WORDS_HELP,
     STREAM_CMVN_CHOICES,
     Parents,
     Subparsers,
@@ -20,11 +21,20 @@ from gatescope.cli.common import (
 
 def _decode(args: argparse.Namespace) -> int:
     from gatescope.asr.decoding.decode import decode_data_dir
+    from gatescope.asr.decoding.grammar import WordCountGrammar
     from gatescope.asr.decoding.lang import LangDir
 
     lang = LangDir(args.lang) if args.lang else None
+    grammar = WordCountGrammar(args.max_words) if args.max_words else None
     rate, out = decode_data_dir(
-        args.model, args.data, args.out, beam=args.beam, lang=lang, lm_weight=args.lm_weight, word_score=args.word_score
+        args.model,
+        args.data,
+        args.out,
+        beam=args.beam,
+        lang=lang,
+        lm_weight=args.lm_weight,
+        word_score=args.word_score,
+        grammar=grammar,
     )
     result = json.loads((out / "result.json").read_text())
     print(f"{result['metric']} {rate:.2f}% on {args.data} ({result['decoding']}); details in {out}")
@@ -69,6 +79,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
         examples=[
             "gatescope decode --model exp/lstm --data data/test",
             "gatescope decode --model exp/lstm/best.ckpt --data data/test --beam 8",
+            "gatescope decode --model exp/digits --data data/fsdd/test --max-words 1  # a digits word model",
         ],
     )  # fmt: skip
     decode.add_argument("--model", type=Path, required=True, help="experiment dir or checkpoint")
@@ -78,6 +89,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
     decode.add_argument("--lang", type=Path, help="lang dir (lm.arpa, lexicon.txt): lexicon + LM beam search")
     decode.add_argument("--lm-weight", type=float, help="LM weight (default: tuned by gatescope tune-lm, else 1)")
     decode.add_argument("--word-score", type=float, help="word insertion score (default: tuned, else 0)")
+    decode.add_argument("--max-words", type=nonnegative_int, default=0, metavar="N", help=MAX_WORDS_HELP)
     register_score_real(commands, parents)
 
     results = add_command(
@@ -123,11 +135,13 @@ def register(commands: Subparsers, parents: Parents) -> None:
 
 
 def _score_real(args: argparse.Namespace) -> int:
+    from gatescope.asr.decoding.grammar import WordCountGrammar
     from gatescope.asr.decoding.real_speech import score_recordings
 
     score = score_recordings(
         args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet,
         lead_silence_s=args.lead_silence, speaker_adapt=args.speaker_adapt,
+        grammar=WordCountGrammar(args.max_words) if args.max_words else None,
     )  # fmt: skip
     where = f"; details in {args.out}" if args.out else ""
     print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
@@ -181,3 +195,4 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
         "a phone loop for phone models, the task's words as a grammar for word models; into OUT/anchor "
         "(default none)",
     )  # fmt: skip
+    score.add_argument("--max-words", type=nonnegative_int, default=0, metavar="N", help=MAX_WORDS_HELP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gatescope.cli.common import Parents, Subparsers, add_command, nonnegative_int, positive_float
+from gatescope.cli.common import MAX_WORDS_HELP, Parents, Subparsers, add_command, nonnegative_int, positive_float
 
 
 def _robustness(args: argparse.Namespace) -> int:
@@ -19,6 +19,7 @@ def _robustness(args: argparse.Namespace) -> int:
         bursts=args.bursts,
         burst_dur_s=args.burst_dur,
         beam=args.beam,
+        max_words=args.max_words,
         seed=args.seed,
         active_only=args.active_only,
         anchor=args.anchor,
@@ -61,6 +62,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
     robustness.add_argument("--bursts", action="store_true", help="add burst conditions (recovery after a burst)")
     robustness.add_argument("--burst-dur", type=positive_float, default=0.3, help="burst length in s (default 0.3)")
     robustness.add_argument("--beam", type=nonnegative_int, default=0, help="beam size (0: greedy, the default)")
+    robustness.add_argument("--max-words", type=nonnegative_int, default=0, metavar="N", help=MAX_WORDS_HELP)
     robustness.add_argument("--active-only", action="store_true", help="SNR over active speech only")
     robustness.add_argument("--babble-data", type=Path, help="data dir whose speakers make the babble (default --data)")
     robustness.add_argument(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gatescope.cli.common import (
+    MAX_WORDS_HELP,
     STREAM_CMVN_CHOICES,
     Parents,
     Subparsers,
@@ -67,6 +68,7 @@ def register(commands: Subparsers, parents: Parents) -> None:
     stream.add_argument("--rate", type=positive_int, help="sample rate of --stdin-pcm (default: the model's)")
     stream.add_argument("--chunk-ms", type=positive_float, default=100.0, help="chunk length in ms (default 100)")
     stream.add_argument("--beam", type=nonnegative_int, default=0, help="prefix beam size (0: greedy, the default)")
+    stream.add_argument("--max-words", type=nonnegative_int, default=0, metavar="N", help=MAX_WORDS_HELP)
     stream.add_argument(
         "--cmvn", choices=STREAM_CMVN_CHOICES,
         help="training statistics; a 6 s sliding window; online: the training statistics adapted to the voice and "
