@@ -186,3 +186,19 @@ def test_a_grammar_for_a_phone_model_is_refused(
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "needs a word model" in err and "phones" in err, err
+
+
+def test_stream_command_takes_the_grammar(word_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from gatescope.asr.data.datadir import read_table
+    from gatescope.cli import main
+
+    exp, test = word_model
+    wav = sorted(read_table(test / "wav.scp").values())[0]
+    argv = ["stream", "--model", str(exp), "--wav", wav, "--json", "--endpoint-ms", "0", "--max-words", "1"]
+    assert main(argv) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finals = [r for r in records if r["type"] == "final"]
+    assert len(finals) == 1 and len(finals[0]["text"].split()) == 1
+    assert records[-1]["type"] == "end" and records[-1]["text"] == finals[0]["text"]

@@ -43,7 +43,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
         commands, "stream", _stream, parents=[parents.base, parents.seed],
         help="streaming recognition from a microphone, a WAV file or raw PCM, with live noise injection",
         description="Transcribe audio as it arrives with a unidirectional CTC model: online features equal to\n"
-        "the offline ones, the recurrent state carried across chunks, greedy or prefix beam search.\n"
+        "the offline ones, the recurrent state carried across chunks, greedy or prefix beam search (a word\n"
+        "model's finals under a grammar of 1 to N words with --max-words N, partials greedy).\n"
         "Partial results are rewritten in place on a terminal; a final line is printed at each endpoint\n"
         "(a run of --endpoint-ms of blank frames). --json prints one JSON object per event and, last,\n"
         "{\"type\": \"end\", \"text\": ...} with the whole transcript.\n"
