@@ -22,7 +22,7 @@ from gatescope.asr.decoding.hypothesis import Hypothesis
 from gatescope.errors import InputError
 
 BEAM_WITH_GRAMMAR = "a word-count grammar is searched exactly (best path): leave the beam at 0"
-_STAY, _FROM_BLANK = -1, -2  # back-pointers of a word state besides "from another word c'" (c' >= 1)
+_STAY, _FROM_BLANK = -1, -2  # a word state's back-pointers besides "from word index c'" (c' >= 0)
 
 
 @dataclass(frozen=True)
