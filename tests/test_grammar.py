@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,7 @@ def test_decode_score_real_and_robustness_answer_one_word_each(
     robustness = ["robustness", "--model", str(exp), "--data", str(test), "--noise", "white", "--snr", "clean,10",
                   "--anchor", "none", "--max-words", "1", "--quiet"]  # fmt: skip
     assert main([*robustness, "--out", str(tmp_path / "rob")]) == 0
+    assert json.loads((tmp_path / "rob" / "results.json").read_text())["decoding"] == "one-word grammar"
     for name in ("clean.txt", "white@10dB.txt"):
         hyps = (tmp_path / "rob" / "hyp" / "exp" / name).read_text().splitlines()
         assert len(hyps) == 20 and all(len(line.split()) == 2 for line in hyps), name
@@ -189,8 +191,6 @@ def test_a_grammar_for_a_phone_model_is_refused(
 
 
 def test_stream_command_takes_the_grammar(word_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     from gatescope.asr.data.datadir import read_table
     from gatescope.cli import main
 

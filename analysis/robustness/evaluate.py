@@ -338,7 +338,7 @@ def run_robustness(
 
 def _decoding(config: RobustnessConfig) -> str:
     if config.max_words:
-        return f"best path of 1 to {config.max_words} words"
+        return "one-word grammar" if config.max_words == 1 else f"grammar of 1 to {config.max_words} words"
     return f"beam{config.beam}" if config.beam else "greedy"
 
 
