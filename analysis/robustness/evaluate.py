@@ -38,7 +38,7 @@ from gatescope.analysis.robustness.conditions import Condition, RobustnessConfig
 from gatescope.asr.data.datadir import read_ctm, read_table, require_files
 from gatescope.asr.data.perturb import Burst, noise_bank_for, perturb_waveform, read_waveforms, utterance_seed
 from gatescope.asr.decoding.anchor import PocketsphinxAnchor, PocketsphinxPhoneLoop, anchor_for
-from gatescope.asr.decoding.grammar import WordCountGrammar, require_word_model
+from gatescope.asr.decoding.grammar import require_word_model, word_count_grammar
 from gatescope.asr.decoding.scoring import (
     SCORING_DROPS,
     ErrorCounts,
@@ -165,7 +165,7 @@ def _decode(
 ) -> dict[str, Hypothesis]:
     utts = sorted(feats)
     inputs = [normalize(feats[u], model.cmvn, stats[data.utt2spk[u]], model.norm_vars) for u in utts]
-    grammar = WordCountGrammar(config.max_words) if config.max_words else None
+    grammar = word_count_grammar(config.max_words)
     with torch.inference_mode():
         return dict(zip(utts, transcribe(model.model, inputs, beam=config.beam, grammar=grammar), strict=True))
 

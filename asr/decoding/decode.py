@@ -102,6 +102,16 @@ def _hypotheses(
     }
 
 
+def _mode_name(beam: int, lm_beam: int, with_lm: bool, grammar: WordCountGrammar | None) -> str:
+    """How the search is named in the output folder and result.json: ``greedy``, ``beam8``, ``beam32_lm`` or
+    ``words1to1`` (a word-count grammar)."""
+    if with_lm:
+        return f"beam{lm_beam}_lm"
+    if grammar is not None:
+        return f"words{grammar.min_words}to{grammar.max_words}"
+    return f"beam{beam}" if beam else "greedy"
+
+
 def decode_data_dir(
     model_path: Path,
     data_dir: Path,
@@ -133,15 +143,7 @@ def decode_data_dir(
     if grammar is not None:
         require_word_model(run.target, model_path, beam)
     hyps = _hypotheses(run, beam, lang, weights, grammar)
-    mode = (
-        f"beam{weights.beam}_lm"
-        if lang
-        else f"words{grammar.min_words}to{grammar.max_words}"
-        if grammar
-        else f"beam{beam}"
-        if beam
-        else "greedy"
-    )
+    mode = _mode_name(beam, weights.beam, lang is not None, grammar)
     out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
     total = score_utterances(run.refs, hyps)
     rows, alignments = [], []

@@ -40,6 +40,11 @@ class WordCountGrammar:
             )
 
 
+def word_count_grammar(max_words: int) -> WordCountGrammar | None:
+    """The grammar of 1 to ``max_words`` words, as ``--max-words`` asks; None for 0 (no grammar)."""
+    return WordCountGrammar(max_words) if max_words else None
+
+
 def require_word_model(target: str, model: object, beam: int = 0) -> None:
     """InputError unless ``target`` (the model's training target) is ``words`` (phones and characters are not
     words a word-count grammar could count) and no ``beam`` is asked for besides."""

@@ -14,7 +14,7 @@ from typing import IO
 
 import numpy as np
 
-from gatescope.asr.decoding.grammar import WordCountGrammar
+from gatescope.asr.decoding.grammar import word_count_grammar
 from gatescope.asr.streaming import sources
 from gatescope.asr.streaming.recognizer import Event, Recognizer
 from gatescope.errors import ConfigError
@@ -98,7 +98,7 @@ def _recognizer(settings: StreamSettings) -> Recognizer:
     """The recogniser, with a live perturber and a clean shadow when ``inject`` asks for one."""
     if settings.show_memory and not settings.inject:
         raise ConfigError("--show-memory compares with a clean shadow: it needs --inject NOISE:SNR")
-    grammar = WordCountGrammar(settings.max_words) if settings.max_words else None
+    grammar = word_count_grammar(settings.max_words)
     recognizer = Recognizer(settings.model, settings.beam, settings.cmvn, settings.endpoint_ms, grammar=grammar)
     if not settings.inject:
         return recognizer

@@ -21,11 +21,10 @@ from gatescope.cli.common import (
 
 def _decode(args: argparse.Namespace) -> int:
     from gatescope.asr.decoding.decode import decode_data_dir
-    from gatescope.asr.decoding.grammar import WordCountGrammar
+    from gatescope.asr.decoding.grammar import word_count_grammar
     from gatescope.asr.decoding.lang import LangDir
 
     lang = LangDir(args.lang) if args.lang else None
-    grammar = WordCountGrammar(args.max_words) if args.max_words else None
     rate, out = decode_data_dir(
         args.model,
         args.data,
@@ -34,7 +33,7 @@ def _decode(args: argparse.Namespace) -> int:
         lang=lang,
         lm_weight=args.lm_weight,
         word_score=args.word_score,
-        grammar=grammar,
+        grammar=word_count_grammar(args.max_words),
     )
     result = json.loads((out / "result.json").read_text())
     print(f"{result['metric']} {rate:.2f}% on {args.data} ({result['decoding']}); details in {out}")
@@ -135,13 +134,13 @@ def register(commands: Subparsers, parents: Parents) -> None:
 
 
 def _score_real(args: argparse.Namespace) -> int:
-    from gatescope.asr.decoding.grammar import WordCountGrammar
+    from gatescope.asr.decoding.grammar import word_count_grammar
     from gatescope.asr.decoding.real_speech import score_recordings
 
     score = score_recordings(
         args.model, args.data, args.out, cmvn=args.cmvn, progress=not args.quiet,
         lead_silence_s=args.lead_silence, speaker_adapt=args.speaker_adapt,
-        grammar=WordCountGrammar(args.max_words) if args.max_words else None,
+        grammar=word_count_grammar(args.max_words),
     )  # fmt: skip
     where = f"; details in {args.out}" if args.out else ""
     print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
