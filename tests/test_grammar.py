@@ -1,4 +1,5 @@
-"""The word-count grammar search against every CTC path enumerated, on small random log-probs."""
+"""The word-count grammar search: against every CTC path enumerated on small random log-probs, and through
+decode, score-real, robustness, stream and the Recognizer on a tiny word model."""
 
 from __future__ import annotations
 
