@@ -66,11 +66,15 @@ def check_target(model_path: Path, target: str, data_dir: Path) -> None:
         raise InputError(f"{data_dir / 'text'}: {kind} transcripts, but {model_path} is a {target} model")
 
 
-def run_model(model_path: Path, data_dir: Path, batch_size: int) -> Emissions:
-    """Load the model, run it over every utterance of the data dir and keep the log-probs with the references."""
+def run_model(model_path: Path, data_dir: Path, batch_size: int, grammar_beam: int | None = None) -> Emissions:
+    """Load the model, run it over every utterance of the data dir and keep the log-probs with the references.
+    With ``grammar_beam`` (the beam asked for beside a word-count grammar), a model the grammar cannot search is
+    refused before it runs (:func:`require_word_model`)."""
     model = load_model(model_path)
     hp = model.train_config
     check_target(model_path, hp["target"], data_dir)
+    if grammar_beam is not None:
+        require_word_model(hp["target"], model_path, grammar_beam)
     tokens = TokenTable(tuple(model.tokens), hp["target"])
     dataset = CTCDataset(
         data_dir, tokens, cmvn=model.cmvn_mode, norm_vars=hp["norm_vars"], skip_bad=False, frame_stack=model.frame_stack
@@ -139,9 +143,7 @@ def decode_data_dir(
         tuned.word_score if word_score is None else word_score,
         beam or tuned.beam,
     )
-    run = run_model(Path(model_path), data_dir, batch_size)
-    if grammar is not None:
-        require_word_model(run.target, model_path, beam)
+    run = run_model(Path(model_path), data_dir, batch_size, None if grammar is None else beam)
     hyps = _hypotheses(run, beam, lang, weights, grammar)
     mode = _mode_name(beam, weights.beam, lang is not None, grammar)
     out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
