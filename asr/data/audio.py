@@ -9,6 +9,7 @@ against the bytes present.)
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -19,12 +20,18 @@ from gatescope.asr.data import sphere
 from gatescope.errors import InputError
 
 
+# libsndfile's note on a chunk whose announced size the file does not hold: "data : 7172 (should be 3546)". (Its
+# other "should be" note, "'data' chunk should be an even number of bytes", is a missing pad byte after an odd
+# number of 8-bit samples: a complete file.)
+_SHORT_CHUNK = re.compile(r"\(should be \d+\)")
+
+
 def _check_header_length(path: Path) -> None:
     if sphere.is_sphere(path):
         sphere.check_complete(path)
         return
     info = sf.info(str(path))
-    if "should be" in info.extra_info:  # libsndfile notes a RIFF/data size larger than the file
+    if _SHORT_CHUNK.search(info.extra_info):
         raise InputError(f"{path}: truncated audio file (header announces more data than the file holds)")
 
 
