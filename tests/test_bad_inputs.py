@@ -475,3 +475,25 @@ def test_every_wav_sample_format_soundfile_reads_is_audio(
     tolerance = {"PCM_U8": 1e-2, "ULAW": 3e-2, "ALAW": 3e-2}.get(subtype, 1e-4)
     assert np.abs(samples - speech).max() < tolerance
     assert main(["stream", "--model", str(tiny_models[0]), "--wav", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_stream_notes_a_low_rate_and_clipping_and_still_transcribes(
+    tiny_models: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Readable but poor recordings are streamed, with a note on stderr saying what is wrong with them: a rate
+    below the model's (the upper band is empty) or samples clipped at full scale. A good recording gets no note."""
+    speech = _speech()
+    cases = {
+        "low_rate.wav": (speech[::4], 4000, "recorded at 4000 Hz, below the model's 16000 Hz: nothing above 2000 Hz"),
+        "too_loud.wav": (np.clip(speech * 50, -1, 1), 16000, "samples clipped at full scale"),
+        "good.wav": (speech, 16000, None),
+    }
+    for name, (samples, rate, note) in cases.items():
+        path = tmp_path / name
+        sf.write(path, samples, rate, subtype="PCM_16")
+        assert main(["stream", "--model", str(tiny_models[0]), "--wav", str(path)]) == 0
+        err = capsys.readouterr().err
+        if note is None:
+            assert "note:" not in err, err
+        else:
+            assert f"note: {path}: " in err and note in err, err

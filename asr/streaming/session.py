@@ -116,7 +116,7 @@ def _recognizer(settings: StreamSettings) -> Recognizer:
 
 def _chunks(settings: StreamSettings, rate: int, stats: sources.SourceStats, err: IO[str]) -> Iterator[np.ndarray]:
     if settings.wav is not None:
-        return sources.wav_chunks(settings.wav, rate, settings.chunk_ms, settings.realtime, settings.channel)
+        return sources.wav_chunks(settings.wav, rate, settings.chunk_ms, settings.realtime, settings.channel, stats)
     if settings.stdin_pcm:
         return sources.pcm_chunks(sources.stdin_bytes(), settings.rate or rate, rate, settings.chunk_ms)
 

@@ -38,12 +38,37 @@ def _resampled(chunks: Iterator[np.ndarray], rate: int, target: int) -> Iterator
         yield resampler.process(chunk)
 
 
+CLIPPED_LEVEL = 0.999  # a sample at or above this magnitude (of full scale 1.0) counts as clipped
+CLIPPED_NOTE_FRACTION = 0.001  # noted when more of the file's samples than this are clipped
+
+
+def audio_notes(name: str, audio: np.ndarray, rate: int, target_rate: int) -> list[str]:
+    """What a user should know about a recording before trusting its transcript: a rate below the model's
+    (the band above half its rate is empty) and clipping."""
+    notes = []
+    if rate < target_rate:
+        notes.append(f"{name}: recorded at {rate} Hz, below the model's {target_rate} Hz: nothing above "
+                     f"{rate // 2} Hz reaches the model")  # fmt: skip
+    clipped = int(np.count_nonzero(np.abs(audio) >= CLIPPED_LEVEL))
+    if clipped > CLIPPED_NOTE_FRACTION * audio.size:
+        notes.append(f"{name}: {clipped} of {audio.size} samples clipped at full scale (recorded too loud)")
+    return notes
+
+
 def wav_chunks(
-    path: Path, target_rate: int, chunk_ms: float, realtime: bool = False, channel: int | None = None
+    path: Path,
+    target_rate: int,
+    chunk_ms: float,
+    realtime: bool = False,
+    channel: int | None = None,
+    stats: SourceStats | None = None,
 ) -> Iterator[np.ndarray]:
     """A WAV (or any soundfile format) as a microphone: chunks of ``chunk_ms``, resampled to ``target_rate``,
-    delivered at real-time pace when ``realtime``; ``channel`` picks one of a multi-channel file's."""
+    delivered at real-time pace when ``realtime``; ``channel`` picks one of a multi-channel file's. ``stats``
+    gets :func:`audio_notes` on the file."""
     audio, rate = read_audio(path, channel=channel)
+    if stats is not None:
+        stats.notes.extend(audio_notes(str(path), audio, rate, target_rate))
     step = max(1, round(rate * chunk_ms / 1000))
 
     def raw() -> Iterator[np.ndarray]:
