@@ -288,6 +288,7 @@ ROWS: list[Row] = [
     ("noise-nan", lambda c: _noise(c, _nan_wav(c)), "nan.wav"),
     ("noise-directory", lambda c: _noise(c, _mkdir(c, "folder.wav")), "folder.wav"),
     ("noise-stereo", lambda c: _noise(c, c.wav("stereo.wav", np.stack([_speech()] * 2, 1))), "stereo.wav"),
+    ("noise-silent-speech", lambda c: _noise(c, c.wav("silent.wav", np.zeros(8000))), "silent.wav: speech is silent"),
     # --- data dirs ---
     ("validate-unsorted", lambda c: ["validate-data", str(_table_edit(c, "wav.scp", _swap_first_lines))], "sorted"),
     (
@@ -497,3 +498,22 @@ def test_stream_notes_a_low_rate_and_clipping_and_still_transcribes(
             assert "note:" not in err, err
         else:
             assert f"note: {path}: " in err and note in err, err
+
+
+@pytest.mark.parametrize(("name", "container", "subtype"), [
+    ("in.flac", "FLAC", "PCM_16"), ("in.ogg", "OGG", "VORBIS"), ("in.wav", "WAV", "PCM_16"),
+])  # fmt: skip
+def test_noise_writes_each_file_in_its_input_container(
+    name: str, container: str, subtype: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gatescope noise`` on audio files keeps their names and their containers: a FLAC comes out as FLAC,
+    readable as such, not as WAV bytes behind a .flac name; the same length, and noisier than its input."""
+    source = tmp_path / name
+    sf.write(source, _speech(), 16000, format=container)
+    out = tmp_path / "out"
+    assert main(["noise", "--noise", "white", "--snr", "10", str(source), "--out", str(out)]) == 0, capsys.readouterr()
+    info = sf.info(str(out / name))
+    assert (info.format, info.subtype, info.frames) == (container, subtype, _speech().size)
+    noisy, _ = sf.read(out / name)
+    clean, _ = sf.read(source)
+    assert np.abs(noisy - clean).mean() > 1e-3

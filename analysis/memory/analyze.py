@@ -139,7 +139,7 @@ def record_runs(
             utt: str, wave: np.ndarray, c: BurstCondition = condition, b: Burst = burst, s: NoiseSpec = spec
         ) -> Any:
             seed = utterance_seed(config.seed, c.name, utt)
-            return perturb_waveform(bank, wave, s, c.snr_db, seed, utt2spk[utt], b)
+            return perturb_waveform(bank, wave, s, c.snr_db, seed, utt2spk[utt], b, name=utt)
 
         record_states(
             model_path,

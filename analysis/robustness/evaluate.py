@@ -144,7 +144,7 @@ def _perturb(
     for utt, wave in data.waves.items():
         seed = utterance_seed(config.seed, condition.name, utt)
         waves[utt], span = perturb_waveform(
-            bank, wave, spec, condition.snr_db, seed, data.utt2spk[utt], burst, config.active_only
+            bank, wave, spec, condition.snr_db, seed, data.utt2spk[utt], burst, config.active_only, utt
         )
         if span is not None:
             spans[utt] = span

@@ -19,7 +19,6 @@ import soundfile as sf
 from gatescope.asr.data import sphere
 from gatescope.errors import InputError
 
-
 # libsndfile's note on a chunk whose announced size the file does not hold: "data : 7172 (should be 3546)". (Its
 # other "should be" note, "'data' chunk should be an even number of bytes", is a missing pad byte after an odd
 # number of 8-bit samples: a complete file.)

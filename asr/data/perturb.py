@@ -93,10 +93,28 @@ def perturb_waveform(
     speaker: str,
     burst: Burst | None = None,
     active_only: bool = False,
+    name: str = "audio",
 ) -> tuple[np.ndarray, tuple[int, int] | None]:
     """One utterance under a condition; returns the audio and the burst's sample span (None without a burst).
 
-    With a burst, ``snr_db`` is the burst's level (None: the burst replaces the speech)."""
+    With a burst, ``snr_db`` is the burst's level (None: the burst replaces the speech). An utterance the
+    condition cannot be applied to (silent speech: no SNR) is refused naming ``name`` (its file or utterance)."""
+    try:
+        return _perturb_waveform(bank, wave, spec, snr_db, seed, speaker, burst, active_only)
+    except InputError as err:
+        raise InputError(f"{name}: {err}") from None
+
+
+def _perturb_waveform(
+    bank: NoiseBank,
+    wave: np.ndarray,
+    spec: NoiseSpec,
+    snr_db: float | None,
+    seed: int,
+    speaker: str,
+    burst: Burst | None,
+    active_only: bool,
+) -> tuple[np.ndarray, tuple[int, int] | None]:
     speech = torch.from_numpy(wave)
     if burst is None:
         return bank.perturb(speech, spec, snr_db, seed, speaker, active_only).numpy(), None
@@ -136,7 +154,9 @@ def perturb_data_dir(
         wav_scp = {}
         for utt in tqdm(sorted(waves), desc=f"perturb {data_dir.name} ({condition})", disable=not progress):
             seed_utt = utterance_seed(seed, condition, utt)
-            audio, span = perturb_waveform(bank, waves[utt], spec, snr_db, seed_utt, utt2spk[utt], burst, active_only)
+            audio, span = perturb_waveform(
+                bank, waves[utt], spec, snr_db, seed_utt, utt2spk[utt], burst, active_only, f"{data_dir}: {utt}"
+            )
             sf.write(staging / "wav" / f"{utt}.wav", audio, rate, subtype="PCM_16")
             wav_scp[utt] = str(out_dir / "wav" / f"{utt}.wav")
             if span is not None:
@@ -181,25 +201,32 @@ def perturb_files(
     active_only: bool = False,
     babble_dir: Path | None = None,
 ) -> list[tuple[Path, tuple[int, int] | None]]:
-    """Perturb WAV files into ``out_dir`` (same names, 16-bit); returns each output with its burst span."""
+    """Perturb audio files into ``out_dir`` under the same names, each in its input's container (16-bit PCM where
+    the container holds it: WAV, FLAC, AIFF; its default coding otherwise: Ogg Vorbis, MP3); returns each output
+    with its burst span."""
     spec = NoiseSpec.parse(noise)
     if spec.kind == "babble" and babble_dir is None:
         raise InputError("babble noise for WAV files needs --babble-data DATA_DIR (other speakers' utterances)")
     for path in paths:
         if (out_dir / path.name).resolve() == path.resolve():
             raise InputError(f"{path}: output would overwrite the input; choose another --out")
-    inputs = [(path, *read_audio(path)) for path in paths]  # every input read before anything is written
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
+    inputs = [(path, *read_audio(path)) for path in paths]  # every input read and perturbed before any write
     banks: dict[int, NoiseBank] = {}
+    perturbed = []
     for path, wave, rate in inputs:
         if rate not in banks:
             banks[rate] = noise_bank_for(babble_dir, rate) if babble_dir else NoiseBank(sample_rate=rate)
         seed_file = utterance_seed(seed, str(spec), path.name)
-        audio, span = perturb_waveform(banks[rate], wave, spec, snr_db, seed_file, "", burst, active_only)
+        audio, span = perturb_waveform(banks[rate], wave, spec, snr_db, seed_file, "", burst, active_only, str(path))
+        perturbed.append((path, audio, rate, span))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path, audio, rate, span in perturbed:
         target = out_dir / path.name
-        tmp = target.with_name(f".{target.name}.tmp.wav")
-        sf.write(tmp, audio, rate, subtype="PCM_16")
+        tmp = target.with_name(f".{target.name}.tmp")
+        container = sf.info(str(path)).format
+        subtype = "PCM_16" if sf.check_format(container, "PCM_16") else None
+        sf.write(tmp, audio, rate, subtype=subtype, format=container)
         tmp.replace(target)
         results.append((target, span))
     return results

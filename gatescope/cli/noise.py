@@ -43,7 +43,10 @@ def register(commands: Subparsers, parents: Parents) -> None:
             "gatescope noise --noise reverb:0.6 --data data/test --out data/test_rt60",
         ],
     )  # fmt: skip
-    noise.add_argument("wavs", type=Path, nargs="*", metavar="WAV", help="WAV files to perturb (or use --data)")
+    noise.add_argument(
+        "wavs", type=Path, nargs="*", metavar="WAV",
+        help="audio files to perturb (WAV, FLAC, Ogg, MP3: each written in its own container), or use --data",
+    )  # fmt: skip
     noise.add_argument("--noise", required=True, help="noise type (see above)")
     noise.add_argument("--snr", type=snr_value, help="SNR in dB (or 'replace' with --burst); not for reverb")
     noise.add_argument("--burst", metavar="START:DUR", help="insert a burst: seconds, or START%%:DUR (e.g. 50%%:0.3)")
