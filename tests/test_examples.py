@@ -6,9 +6,9 @@ examples assume a user's folder is: a small embedded corpus at ``corpus/`` (two 
 voice), its data dirs with features at ``data/``, models trained by the README's own ``gatescope train`` lines at
 ``exp/lstm`` and ``exp/gru``, FSDD-named recordings at ``fsdd/recordings``, ``data/fsdd`` (8 kHz features) and
 (16 kHz, with features, unaligned) ``data/fsdd16k``, a digits word model at ``exp/digits``, a noise folder,
-``a.wav``/``b.wav``, an AN4 download, and ``recipes/`` (the repository's own). Examples about WSJ run in a second
-world that holds the WSJ-style corpus, its data dirs, a language dir and a character model. Two things are not
-literal:
+``a.wav``/``b.wav``, a user's own recordings with transcripts at ``my_recordings/`` (and ``data/mine`` made of
+them), an AN4 download, and ``recipes/`` (the repository's own). Examples about WSJ run in a second world that
+holds the WSJ-style corpus, its data dirs, a language dir and a character model. Two things are not literal:
 
 - the licensed corpora an example names by absolute path (``/data/LDC93S1/TIMIT``, ``/data/LDC93S6B``, ...) are
   fixtures in the real layouts under the world's ``licensed/`` folder (the argument is rewritten, nothing else);
@@ -120,6 +120,13 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         _run(["train", "--config", "recipes/digits/conf/gru.yaml", "--out", "exp/digits", "train_dir=data/fsdd/dev",
               "valid_dir=data/fsdd/dev", "max_epochs=1", "hidden_size=16"])  # fmt: skip
         _run(["prepare", "digits", "--sample-rate", "16000", "fsdd/recordings", "data/fsdd16k"])  # unaligned
+        for speaker in ("george", "theo"):  # a user's own recordings: a subfolder per speaker, words in NAME.txt
+            for digit, word in enumerate(("zero", "one")):
+                take = timit / "my_recordings" / speaker / f"take{digit}.wav"
+                take.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(timit / "fsdd" / "recordings" / f"{digit}_{speaker}_0.wav", take)
+                take.with_suffix(".txt").write_text(f"{word.capitalize()}.\n")
+        _run(["prepare", "folder", "my_recordings", "data/mine"])
         _run(["features", "data/fsdd16k/test"])
         shutil.copytree("data", "data_synth")
         Path("data_synth").rename(timit / "data" / "synth")

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
 
-from gatescope.asr.data.audio import read_audio
+from gatescope.asr.data.audio import read_audio, write_resampled_copy
 from gatescope.asr.data.datadir import validated_data_dir, write_speaker_tables
 from gatescope.errors import InputError
 from gatescope.files import refuse_overlap, write_table
@@ -29,16 +27,12 @@ FSDD_RATE = 8000
 
 
 def _resampled_copy(path: Path, audio: np.ndarray, sample_rate: int, wav_dir: Path) -> tuple[Path, int]:
-    """``audio`` (FSDD's 8 kHz) at ``sample_rate`` as 16-bit ``wav_dir/<name>`` (written atomically; a copy at
-    that rate from an earlier run is kept); returns its path and length in samples."""
+    """``audio`` (FSDD's 8 kHz) at ``sample_rate`` as 16-bit ``wav_dir/<name>`` (a copy at that rate from an
+    earlier run is kept); returns its path and length in samples."""
     out = wav_dir / path.name
     if out.is_file() and (kept := sf.info(out)).samplerate == sample_rate:
         return out, kept.frames
-    wave = AF.resample(torch.from_numpy(audio), FSDD_RATE, sample_rate).numpy()
-    tmp = out.with_name(f".{out.name}.tmp.wav")
-    sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
-    tmp.replace(out)
-    return out, len(wave)
+    return out, write_resampled_copy(audio, FSDD_RATE, sample_rate, out)
 
 
 def prepare_digits(

@@ -89,3 +89,16 @@ def read_audio(
     if expected_rate is not None and rate != expected_rate:
         raise InputError(f"{name}: sample rate {rate} Hz, expected {expected_rate} Hz")
     return np.ascontiguousarray(audio[:, channel or 0]), rate
+
+
+def write_resampled_copy(samples: np.ndarray, rate: int, new_rate: int, out: Path) -> int:
+    """``samples`` at ``rate`` resampled to ``new_rate`` (torchaudio's windowed sinc) and written atomically as a
+    16-bit WAV ``out``; returns its length in samples."""
+    import torch
+    import torchaudio.functional as AF
+
+    wave = AF.resample(torch.from_numpy(samples), rate, new_rate).numpy()
+    tmp = out.with_name(f".{out.name}.tmp.wav")
+    sf.write(tmp, np.clip(wave, -1.0, 1.0), new_rate, subtype="PCM_16")
+    tmp.replace(out)
+    return len(wave)

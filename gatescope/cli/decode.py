@@ -167,9 +167,13 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
         description="Stream every recording of --data (wav.scp; words in text.wrd, else text) through the model as\n"
         "a microphone would deliver it and score the result: WER for word models, PER on 39 phones for\n"
         "phone models, whose references are eSpeak NG's phonemization of the known words mapped to TIMIT\n"
-        "labels exactly as the embedded corpus is. Any folder of real recordings works once it is a data dir\n"
-        "(gatescope prepare digits makes one from the Free Spoken Digit Dataset).",
-        examples=["gatescope score-real --model exp/lstm --data data/fsdd/train --data data/fsdd/test --out exp/real"],
+        "labels exactly as the embedded corpus is. Any folder of real recordings works once it is a data dir:\n"
+        "gatescope prepare folder makes one of your recordings with NAME.txt transcripts beside them,\n"
+        "gatescope prepare digits one of the Free Spoken Digit Dataset.",
+        examples=[
+            "gatescope score-real --model exp/lstm --data data/fsdd/train --data data/fsdd/test --out exp/real",
+            "gatescope score-real --model exp/lstm --data data/mine   # your recordings: gatescope prepare folder",
+        ],
     )  # fmt: skip
     score.add_argument("--model", type=Path, required=True, help="experiment dir (unidirectional)")
     score.add_argument("--data", type=Path, action="append", required=True, help="data dir of recordings (repeat)")

@@ -1,4 +1,5 @@
-"""``gatescope prepare timit|digits|wsj|librispeech|an4``: corpora in their distributed layouts -> Kaldi data dirs."""
+"""``gatescope prepare timit|digits|wsj|librispeech|an4|folder``: corpora in their distributed layouts, or a folder of
+one's own recordings with transcripts -> Kaldi data dirs."""
 
 from __future__ import annotations
 
@@ -55,6 +56,37 @@ def _an4(args: argparse.Namespace) -> int:
     out = prepare_an4(args.root, args.data_dir, dev_speakers=args.dev_speakers)
     _report([out / split for split in ("train", "dev", "test")])
     return 0
+
+
+def _folder(args: argparse.Namespace) -> int:
+    from gatescope.asr.corpora.folder import prepare_folder
+
+    _report([prepare_folder(args.recordings, args.data_dir, sample_rate=args.sample_rate)])
+    return 0
+
+
+def _add_folder(kinds: Subparsers, parents: Parents) -> None:
+    """Add ``prepare folder``."""
+    folder = add_command(
+        kinds, "folder", _folder, parents=[parents.base],
+        help="your own recordings with NAME.txt transcripts beside them -> DATA_DIR",
+        description="Make one data dir of a folder of recordings (WAV, FLAC, Ogg, MP3, SPHERE), each with its\n"
+        "transcript beside it as NAME.txt or NAME.lab. Files in a subfolder belong to the speaker named by the\n"
+        "subfolder (RECORDINGS_DIR/<speaker>/...), files directly inside to one speaker named after the folder.\n"
+        "Transcripts are lower-cased and stripped of punctuation; write numbers as words. Then score any model\n"
+        "on them with `gatescope score-real`.",
+        examples=[
+            "gatescope prepare folder my_recordings data/mine",
+            "gatescope prepare folder --sample-rate 8000 my_recordings data/mine8k   # for an 8 kHz model's features",
+        ],
+    )  # fmt: skip
+    folder.add_argument("recordings", type=Path, metavar="RECORDINGS_DIR")
+    folder.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    folder.add_argument(
+        "--sample-rate", type=positive_int, default=None,
+        help="write 16-bit copies at this rate to DATA_DIR/wav for recordings at another (default: use them as they "
+        "are; they must then share one rate)",
+    )  # fmt: skip
 
 
 def _add_digits(kinds: Subparsers, parents: Parents) -> None:
@@ -147,3 +179,4 @@ def register(commands: Subparsers, parents: Parents) -> None:
     an4.add_argument(
         "--dev-speakers", type=nonnegative_int, default=4, help="training speakers held out as dev (default 4)"
     )
+    _add_folder(kinds, parents)
