@@ -6,6 +6,7 @@ train, decode) are run here too, so this one table shows the whole command line 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from tests.test_wsj import librispeech_fixture, wsj_fixture
 
 COMMANDS = [
     "download", "corpus synth", "corpus wsj-synth", "prepare timit", "prepare digits", "prepare wsj",
-    "prepare librispeech", "prepare an4", "validate-data", "combine-data", "align", "features", "train", "decode",
-    "score-real", "results", "lm", "tune-lm", "noise", "robustness", "analyze", "stream",
+    "prepare librispeech", "prepare an4", "prepare folder", "validate-data", "combine-data", "align", "features",
+    "train", "decode", "score-real", "results", "lm", "tune-lm", "noise", "robustness", "analyze", "stream",
 ]  # fmt: skip
 
 
@@ -63,6 +64,14 @@ def test_corpus_and_prepare_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "test: 70 utterances, 1 speakers" in out
     assert "test: 4 utterances" in _run(
         ["prepare", "an4", str(an4_fixture(tmp_path / "an4")), str(tmp_path / "an4_data")], capsys
+    )
+    mine = tmp_path / "mine"  # a user's own recordings: FSDD files with NAME.txt transcripts beside them
+    mine.mkdir()
+    for wav in sorted((tmp_path / "fsdd").glob("*_theo_*.wav"))[:2]:
+        shutil.copy(wav, mine / wav.name)
+        (mine / wav.name).with_suffix(".txt").write_text("a word\n")
+    assert "mine_data: 2 utterances, 1 speakers" in _run(
+        ["prepare", "folder", str(mine), str(tmp_path / "mine_data")], capsys
     )
     digits = tmp_path / "digits"
     out = _run(["combine-data", str(tmp_path / "all"), str(digits / "train"), str(digits / "test")], capsys)

@@ -3,6 +3,7 @@ which ``score-real`` scores exactly as it scores the same recordings in a corpus
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -120,10 +121,12 @@ def test_numerals_in_transcripts_are_noted(tmp_path: Path, caplog: pytest.LogCap
 def test_score_real_scores_a_folder_as_it_scores_the_corpus_data_dir(
     tiny_data: Path, tiny_models: list[Path], tmp_path: Path
 ) -> None:
-    """The tiny corpus's test recordings, copied into a user's folder layout (a subfolder per speaker, words in
-    NAME.txt), give score-real exactly the same errors as the corpus's own data dir."""
-    test = tiny_data / "test"
-    wavs, words, utt2spk = (read_table(test / name) for name in ("wav.scp", "text.wrd", "utt2spk"))
+    """The tiny corpus's dev and test recordings, copied into a user's folder layout (a subfolder per speaker,
+    words in NAME.txt), give score-real exactly the same errors as the corpus's own data dirs, in all and per
+    speaker."""
+    corpus_dirs = [tiny_data / "dev", tiny_data / "test"]
+    wavs, words, utt2spk = ({k: v for d in corpus_dirs for k, v in read_table(d / name).items()}
+                            for name in ("wav.scp", "text.wrd", "utt2spk"))  # fmt: skip
     root = tmp_path / "my_recordings"
     for utt, wav in wavs.items():
         target = root / utt2spk[utt] / f"{utt}.wav"
@@ -133,5 +136,22 @@ def test_score_real_scores_a_folder_as_it_scores_the_corpus_data_dir(
     folder = prepare_folder(root, tmp_path / "data")
     assert len(read_table(folder / "wav.scp")) == len(wavs)
     mine = score_recordings(tiny_models[0], [folder], progress=False)
-    corpus = score_recordings(tiny_models[0], [test], progress=False)
+    corpus = score_recordings(tiny_models[0], corpus_dirs, progress=False)
     assert mine.counts == corpus.counts and mine.counts.ref_words > 0
+    # per speaker (the subfolders), as in the corpus; the speakers' counts add up to the whole
+    assert mine.speakers == corpus.speakers and len(mine.speakers) == len(set(utt2spk.values())) > 1
+    assert sum(c.ref_words for c in mine.speakers.values()) == mine.counts.ref_words
+    assert sum(c.errors for c in mine.speakers.values()) == mine.counts.errors
+
+
+def test_score_real_prints_and_writes_per_speaker_rates(
+    tiny_data: Path, tiny_models: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "real"
+    data = [tiny_data / "dev", tiny_data / "test"]
+    assert main(["score-real", "--model", str(tiny_models[1]), "--data", str(data[0]), "--data", str(data[1]),
+                 "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    rates = json.loads((out / "result.json").read_text())["speaker_rates"]
+    assert sorted(rates) == sorted({s for d in data for s in read_table(d / "utt2spk").values()}) and len(rates) > 1
+    assert "  per speaker: " + ", ".join(f"{spk} {rate:.2f}%" for spk, rate in rates.items()) in printed

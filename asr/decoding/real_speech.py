@@ -12,7 +12,7 @@ training data is, so a real recording is scored the way a synthetic one is.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -36,13 +36,19 @@ REFERENCE_VOICE = "en-us"
 
 @dataclass(frozen=True)
 class RealSpeechScore:
-    """The score of one model on real recordings: ``metric`` PER or WER in % with its sclite-style counts."""
+    """The score of one model on real recordings: ``metric`` PER or WER in % with its sclite-style counts, in
+    all and per speaker (``utt2spk``; a speaker in several data dirs counts once)."""
 
     metric: str
     rate: float
     counts: ErrorCounts
     utterances: int
     empty_hypotheses: int  # utterances the model printed nothing for
+    speakers: dict[str, ErrorCounts] = field(default_factory=dict)
+
+    def speaker_rates(self) -> dict[str, float]:
+        """Each speaker's error rate in %, rounded as ``rate`` is."""
+        return {speaker: round(counts.rate, 2) for speaker, counts in sorted(self.speakers.items())}
 
 
 @cache
@@ -106,6 +112,13 @@ def _key(data_dir: Path, utt: str, data_dirs: list[Path]) -> str:
     return f"{data_dir.name}/{utt}" if len(data_dirs) > 1 else utt
 
 
+def _speakers(data_dir: Path, data_dirs: list[Path]) -> dict[str, str]:
+    """Each recording's key -> its speaker, from ``utt2spk`` (none without one)."""
+    if not (data_dir / "utt2spk").is_file():
+        return {}
+    return {_key(data_dir, utt, data_dirs): spk for utt, spk in read_table(data_dir / "utt2spk").items()}
+
+
 def score_recordings(
     model: Path,
     data_dirs: list[Path],
@@ -133,8 +146,10 @@ def score_recordings(
     target = str(recognizer.model.train_config.get("target", "phones"))
     refs: dict[str, list[str]] = {}
     hyps: dict[str, list[str]] = {}
+    speakers: dict[str, str] = {}
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",) + (("utt2spk",) if speaker_adapt else ()))
+        speakers |= _speakers(data_dir, data_dirs)
         wavs = read_table(data_dir / "wav.scp")
         words = read_transcripts(data_dir, wavs)
         if speaker_adapt:
@@ -152,21 +167,32 @@ def score_recordings(
             else:  # words are compared case-blind: corpora write them in either case
                 refs[key] = words[utt].lower().split()
                 hyps[key] = [w.lower() for w in fold_for_scoring(tokens, target)]
-    return _score(refs, hyps, "PER" if target == "phones" else "WER", out_dir)
+    return _score(refs, hyps, "PER" if target == "phones" else "WER", out_dir, speakers)
 
 
 def _score(
-    refs: dict[str, list[str]], hyps: dict[str, list[str]], metric: str, out_dir: Path | None
+    refs: dict[str, list[str]],
+    hyps: dict[str, list[str]],
+    metric: str,
+    out_dir: Path | None,
+    speakers: dict[str, str],
 ) -> RealSpeechScore:
-    """Tally every recording's errors; with ``out_dir``, write ``hyp.txt``, ``ref.txt`` and ``result.json``."""
+    """Tally every recording's errors, in all and per speaker (``speakers``: key -> speaker); with ``out_dir``,
+    write ``hyp.txt``, ``ref.txt`` and ``result.json`` (with ``speaker_rates``)."""
     total = ErrorCounts()
+    by_speaker: dict[str, ErrorCounts] = {}
     for key, ref in refs.items():
-        total.add(count_errors(ref, hyps[key]))
-    score = RealSpeechScore(metric, round(total.rate, 2), total, len(refs), sum(not h for h in hyps.values()))
+        counts = count_errors(ref, hyps[key])
+        total.add(counts)
+        if key in speakers:
+            by_speaker.setdefault(speakers[key], ErrorCounts()).add(counts)
+    empty = sum(not h for h in hyps.values())
+    score = RealSpeechScore(metric, round(total.rate, 2), total, len(refs), empty, by_speaker)
     if out_dir is not None:
         write_text_atomic(out_dir / "hyp.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(hyps.items())))
         write_text_atomic(out_dir / "ref.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(refs.items())))
-        write_text_atomic(out_dir / "result.json", json.dumps(asdict(score), indent=1) + "\n")
+        result = asdict(score) | {"speaker_rates": score.speaker_rates()}
+        write_text_atomic(out_dir / "result.json", json.dumps(result, indent=1) + "\n")
     return score
 
 
@@ -186,9 +212,12 @@ def score_anchor(
 
     if out_dir is not None:
         refuse_overlap(out_dir, {f"--data {d}": d for d in data_dirs})
-    words, wavs = {}, {}
+    words: dict[str, list[str]] = {}
+    wavs: dict[str, str] = {}
+    speakers: dict[str, str] = {}
     for data_dir in data_dirs:
         require_files(data_dir, ("wav.scp",))
+        speakers |= _speakers(data_dir, data_dirs)
         table = read_table(data_dir / "wav.scp")
         for utt, text in read_transcripts(data_dir, table).items():
             key = _key(data_dir, utt, data_dirs)
@@ -201,4 +230,4 @@ def score_anchor(
         if lead_silence_s > 0:
             wave = np.concatenate([np.zeros(round(lead_silence_s * rate), dtype=np.float32), wave])
         hyps[key] = [w.lower() for w in anchor.transcribe(wave, rate)]
-    return _score(refs, hyps, "PER" if target == "phones" else "WER", out_dir)
+    return _score(refs, hyps, "PER" if target == "phones" else "WER", out_dir, speakers)

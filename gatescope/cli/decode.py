@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatescope.cli.common import (
     MAX_WORDS_HELP,
@@ -17,6 +18,9 @@ from gatescope.cli.common import (
     nonnegative_int,
     positive_int,
 )
+
+if TYPE_CHECKING:
+    from gatescope.asr.decoding.real_speech import RealSpeechScore
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -133,6 +137,13 @@ def register(commands: Subparsers, parents: Parents) -> None:
     tune.add_argument("--beam", type=positive_int, default=32, help="beam size (default 32)")
 
 
+def _print_speakers(score: RealSpeechScore) -> None:
+    """One line of per-speaker error rates, where there are several speakers."""
+    rates = score.speaker_rates()
+    if len(rates) > 1:
+        print(f"  per speaker: {', '.join(f'{spk} {rate:.2f}%' for spk, rate in rates.items())}")
+
+
 def _score_real(args: argparse.Namespace) -> int:
     from gatescope.asr.decoding.grammar import word_count_grammar
     from gatescope.asr.decoding.real_speech import score_recordings
@@ -145,6 +156,7 @@ def _score_real(args: argparse.Namespace) -> int:
     where = f"; details in {args.out}" if args.out else ""
     print(f"{score.metric} {score.rate:.2f}% on {score.utterances} real recordings "
           f"({score.empty_hypotheses} with no output){where}")  # fmt: skip
+    _print_speakers(score)
     if args.anchor == "pocketsphinx":
         from gatescope.asr.decoding.real_speech import score_anchor
 
@@ -156,6 +168,7 @@ def _score_real(args: argparse.Namespace) -> int:
             f"PocketSphinx (its en-us model, {what}): {anchor.metric} {anchor.rate:.2f}% on the same recordings "
             f"({anchor.empty_hypotheses} with no output){f'; details in {anchor_out}' if anchor_out else ''}"
         )
+        _print_speakers(anchor)
     return 0
 
 
