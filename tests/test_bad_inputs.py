@@ -310,6 +310,11 @@ ROWS: list[Row] = [
     ("features-spk2utt-unknown", lambda c: ["features", str(_spk2utt_ghost(c))], "ghost"),
     ("features-missing-utt2spk", lambda c: ["features", str(_remove(c, "utt2spk"))], "utt2spk"),
     ("features-nan-audio", lambda c: ["features", str(_wav_scp(c, str(_nan_wav(c))))], "nan.wav"),
+    (
+        "features-shorter-than-a-frame",
+        lambda c: ["features", str(_wav_scp(c, str(c.wav("blip.wav", _speech()[:50]))))],
+        "blip.wav: 50 samples, shorter than one 25 ms frame",
+    ),
     ("features-num-mel-bins", lambda c: ["features", str(c.data()), "num_mel_bins=-5"], "num_mel_bins"),
     ("features-frame-shift", lambda c: ["features", str(c.data()), "frame_shift_ms=0"], "frame_shift_ms"),
     ("features-high-freq", lambda c: ["features", str(c.data()), "high_freq=9000"], "high_freq"),

@@ -107,6 +107,10 @@ def test_bad_folders_are_refused_in_one_line_naming_the_file(
     (root / "b.lab").write_text("two\n")
     assert main(["prepare", "folder", str(root), str(tmp_path / "data")]) == 2
     assert "b.wav: two transcripts beside it (b.txt and b.lab)" in capsys.readouterr().err
+    (root / "b.lab").unlink()
+    (root / "b.txt").write_text(" ?! \n")
+    assert main(["prepare", "folder", str(root), str(tmp_path / "data")]) == 2
+    assert "b.txt: no words" in capsys.readouterr().err and not (tmp_path / "data").exists()
 
 
 def test_numerals_in_transcripts_are_noted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -76,7 +76,12 @@ def find_recordings(root: Path) -> list[Recording]:
         utt = _NOT_ID.sub("_", "-".join((speaker, *below)))
         if utt in recordings:
             raise InputError(f"{path}: same utterance id {utt!r} as {recordings[utt].audio}; rename one")
-        words = normalize_transcript(read_text_file(_transcript(path)))
+        transcript = _transcript(path)
+        words = normalize_transcript(read_text_file(transcript))
+        if not words:
+            raise InputError(
+                f"{transcript}: no words (a data dir's transcripts are never empty); leave the recording out"
+            )
         recordings[utt] = Recording(utt, speaker, path, words)
     numerals = [r for r in recordings.values() if any(any(c.isdigit() for c in w) for w in r.words)]
     if numerals:

@@ -263,8 +263,10 @@ def validated_data_dir(target: Path) -> Iterator[Path]:
     with atomic_directory(target) as staging:
         yield staging
         problems = validate_data_dir(staging)
-        if problems:
-            raise InputError(f"prepared {target.name} data dir is invalid: {problems[0]}")
+        if problems:  # named as the data dir it would have become, not as the staging folder
+            raise InputError(
+                f"prepared {target.name} data dir is invalid: {problems[0]}".replace(str(staging), str(target))
+            )
 
 
 COMBINED_TABLES = ("wav.scp", "utt2spk", "text", "text.wrd", "spk2gender", "utt2dur")

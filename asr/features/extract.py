@@ -91,7 +91,8 @@ def _process_chunk(args: tuple[_Chunk, FeatureConfig, Path]) -> int:
             raise InputError(f"utterance {utt}: {err}") from None
         matrix = compute_features(audio, config).numpy()
         if matrix.shape[0] == 0:
-            raise InputError(f"utterance {utt}: {len(audio)} samples is shorter than one frame")
+            raise InputError(f"{wav}: {len(audio)} samples, shorter than one {config.frame_length_ms:g} ms frame "
+                             f"(utterance {utt}); leave it out of the data dir")  # fmt: skip
         if not np.isfinite(matrix).all():
             raise InputError(f"utterance {utt}: features contain NaN or inf (audio {wav})")
         feats.append((utt, matrix))
