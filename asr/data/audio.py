@@ -38,7 +38,8 @@ def _decode(source: str | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
     try:
         audio, rate = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        raise InputError(f"{name}: unreadable audio ({err})") from None
+        raise InputError(f"{name}: unreadable audio ({err}); WAV, FLAC, Ogg, MP3 and SPHERE are read, convert "
+                         f"others first (ffmpeg -i FILE -ac 1 FILE.wav)") from None  # fmt: skip
     return audio, rate
 
 
