@@ -157,5 +157,6 @@ def test_score_real_prints_and_writes_per_speaker_rates(
                  "--out", str(out), "--quiet"]) == 0  # fmt: skip
     printed = capsys.readouterr().out
     rates = json.loads((out / "result.json").read_text())["speaker_rates"]
+    assert all((out / name).is_file() for name in ("hyp.txt", "ref.txt", "per_utt.txt", "align.txt", "confusions.txt"))
     assert sorted(rates) == sorted({s for d in data for s in read_table(d / "utt2spk").values()}) and len(rates) > 1
     assert "  per speaker: " + ", ".join(f"{spk} {rate:.2f}%" for spk, rate in rates.items()) in printed

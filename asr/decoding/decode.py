@@ -1,9 +1,9 @@
 """Decoding and scoring a data dir (the search itself is in :mod:`gatescope.asr.decoding.search` and
 :mod:`gatescope.asr.decoding.lang`).
 
-``decode_data_dir`` writes ``hyp.txt``/``ref.txt`` (scored tokens), ``per_utt.txt`` (sclite-like counts per
-utterance), ``align.txt`` (sclite-style REF/HYP alignments, errors in upper case, ``***`` for gaps) and
-``result.json`` into the output folder, and returns the error rate (PER on 39 phones for phone tasks, WER for word
+``decode_data_dir`` writes the scored files of :mod:`~gatescope.asr.decoding.score_files` (``hyp.txt``,
+``ref.txt``, ``per_utt.txt``, ``align.txt``, ``confusions.txt``) and ``result.json`` into the output folder, and
+returns the error rate (PER on 39 phones for phone tasks, WER for word
 and character tasks). ``tune_lm`` picks the LM weight and word score on a dev set.
 """
 
@@ -28,7 +28,8 @@ from gatescope.asr.decoding.lang import (
     load_weights,
     save_weights,
 )
-from gatescope.asr.decoding.scoring import count_errors, fold_for_scoring, sclite_alignment, score_utterances
+from gatescope.asr.decoding.score_files import write_score_files
+from gatescope.asr.decoding.scoring import fold_for_scoring, score_utterances
 from gatescope.asr.decoding.search import emissions, search
 from gatescope.asr.models.acoustic import AcousticModel
 from gatescope.asr.models.checkpoint import load_model
@@ -147,32 +148,15 @@ def decode_data_dir(
     hyps = _hypotheses(run, beam, lang, weights, grammar)
     mode = _mode_name(beam, weights.beam, lang is not None, grammar)
     out_dir = out_dir or exp_dir / f"decode_{data_dir.name}_{mode}"
-    total = score_utterances(run.refs, hyps)
-    rows, alignments = [], []
-    for utt in run.utts:
-        counts = count_errors(run.refs[utt], hyps[utt])
-        rows.append(
-            f"{utt} {counts.ref_words} {counts.substitutions} {counts.deletions} {counts.insertions} {counts.rate:.2f}"
-        )
-        ref_line, hyp_line = sclite_alignment(run.refs[utt], hyps[utt])
-        alignments.append(
-            f"id: ({utt})\nScores: (#C #S #D #I) {counts.ref_words - counts.substitutions - counts.deletions} "
-            f"{counts.substitutions} {counts.deletions} {counts.insertions}\nREF:  {ref_line}\nHYP:  {hyp_line}\n\n"
-        )
+    total = write_score_files(out_dir, run.refs, hyps)
     metric = "PER" if run.target == "phones" else "WER"
-    write_text_atomic(out_dir / "hyp.txt", "".join(f"{u} {' '.join(hyps[u])}\n" for u in sorted(hyps)))
-    write_text_atomic(out_dir / "ref.txt", "".join(f"{u} {' '.join(run.refs[u])}\n" for u in sorted(run.refs)))
-    header = "utt ref_tokens sub del ins err%\n"
-    footer = f"TOTAL {total.ref_words} {total.substitutions} {total.deletions} {total.insertions} {total.rate:.2f}\n"
-    write_text_atomic(out_dir / "per_utt.txt", header + "".join(r + "\n" for r in sorted(rows)) + footer)
-    write_text_atomic(out_dir / "align.txt", "".join(alignments))
     result = {
         "metric": metric,
         "error_rate": round(total.rate, 2),
         "decoding": mode,
         "data": str(data_dir),
         "model": str(model_path),
-        "utterances": len(rows),
+        "utterances": len(run.refs),
         **({"lang": str(lang.path), **asdict(weights)} if lang else {}),
         **asdict(total),
     }

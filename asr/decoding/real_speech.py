@@ -23,6 +23,7 @@ from gatescope.asr.corpora.synth.align import STRESS_MARKS, load_symbol_map
 from gatescope.asr.corpora.synth.espeak import Espeak, VoiceSettings
 from gatescope.asr.data.datadir import read_table, read_transcripts, require_files
 from gatescope.asr.decoding.grammar import WordCountGrammar
+from gatescope.asr.decoding.score_files import write_score_files
 from gatescope.asr.decoding.scoring import SCORING_DROPS, ErrorCounts, count_errors, fold_for_scoring
 from gatescope.asr.phones import PhoneMap
 from gatescope.asr.streaming.recognizer import Recognizer
@@ -132,7 +133,7 @@ def score_recordings(
 ) -> RealSpeechScore:
     """Stream every recording of ``data_dirs`` through ``model`` (``cmvn`` as ``gatescope stream --cmvn``), each
     after ``lead_silence_s`` seconds of digital silence, and score it against its words; with ``out_dir``, write
-    ``hyp.txt``, ``ref.txt`` and ``result.json`` there.
+    the scored files (:func:`write_score_files`) and ``result.json`` there.
 
     ``speaker_adapt`` streams each speaker's recordings (``utt2spk``) one after another in a seeded random order,
     as one session at a microphone would bring them, with the CMVN history carried from one to the next (the
@@ -178,7 +179,7 @@ def _score(
     speakers: dict[str, str],
 ) -> RealSpeechScore:
     """Tally every recording's errors, in all and per speaker (``speakers``: key -> speaker); with ``out_dir``,
-    write ``hyp.txt``, ``ref.txt`` and ``result.json`` (with ``speaker_rates``)."""
+    write the scored files (:func:`write_score_files`) and ``result.json`` (with ``speaker_rates``)."""
     total = ErrorCounts()
     by_speaker: dict[str, ErrorCounts] = {}
     for key, ref in refs.items():
@@ -189,8 +190,7 @@ def _score(
     empty = sum(not h for h in hyps.values())
     score = RealSpeechScore(metric, round(total.rate, 2), total, len(refs), empty, by_speaker)
     if out_dir is not None:
-        write_text_atomic(out_dir / "hyp.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(hyps.items())))
-        write_text_atomic(out_dir / "ref.txt", "".join(f"{k} {' '.join(v)}\n" for k, v in sorted(refs.items())))
+        write_score_files(out_dir, refs, hyps)
         result = asdict(score) | {"speaker_rates": score.speaker_rates()}
         write_text_atomic(out_dir / "result.json", json.dumps(result, indent=1) + "\n")
     return score

@@ -91,27 +91,36 @@ def reference_errors(reference: list[str], hypothesis: list[str]) -> list[int]:
     return charged
 
 
+def aligned_pairs(reference: list[str], hypothesis: list[str]) -> list[tuple[str | None, str | None]]:
+    """The Levenshtein alignment of :func:`count_errors` as ``(ref, hyp)`` token pairs: equal or substituted
+    tokens side by side, ``(ref, None)`` for a deletion, ``(None, hyp)`` for an insertion."""
+    if not reference or not hypothesis:
+        return [(r, None) for r in reference] + [(None, h) for h in hypothesis]
+    pairs: list[tuple[str | None, str | None]] = []
+    for chunk in jiwer.process_words(" ".join(reference), " ".join(hypothesis)).alignments[0]:
+        refs = reference[chunk.ref_start_idx : chunk.ref_end_idx]
+        hyps = hypothesis[chunk.hyp_start_idx : chunk.hyp_end_idx]
+        if chunk.type in ("equal", "substitute"):
+            pairs += list(zip(refs, hyps, strict=True))
+        elif chunk.type == "delete":
+            pairs += [(r, None) for r in refs]
+        else:
+            pairs += [(None, h) for h in hyps]
+    return pairs
+
+
 def sclite_alignment(reference: list[str], hypothesis: list[str]) -> tuple[str, str]:
     """sclite-style aligned REF and HYP lines: correct tokens in lower case, errors in upper case, ``***`` for
     the missing side of an insertion or deletion, columns padded to equal width."""
-    if not reference and not hypothesis:
-        return "", ""
-    pairs: list[tuple[str, str]] = []
-    if not reference or not hypothesis:
-        pairs = [(r.upper(), "***") for r in reference] + [("***", h.upper()) for h in hypothesis]
-    else:
-        for chunk in jiwer.process_words(" ".join(reference), " ".join(hypothesis)).alignments[0]:
-            refs = reference[chunk.ref_start_idx : chunk.ref_end_idx]
-            hyps = hypothesis[chunk.hyp_start_idx : chunk.hyp_end_idx]
-            if chunk.type == "equal":
-                pairs += [(r.lower(), h.lower()) for r, h in zip(refs, hyps, strict=True)]
-            elif chunk.type == "substitute":
-                pairs += [(r.upper(), h.upper()) for r, h in zip(refs, hyps, strict=True)]
-            elif chunk.type == "delete":
-                pairs += [(r.upper(), "*" * max(3, len(r))) for r in refs]
-            else:
-                pairs += [("*" * max(3, len(h)), h.upper()) for h in hyps]
-    widths = [max(len(r), len(h)) for r, h in pairs]
-    ref_line = " ".join(r.ljust(w) for (r, _), w in zip(pairs, widths, strict=True)).rstrip()
-    hyp_line = " ".join(h.ljust(w) for (_, h), w in zip(pairs, widths, strict=True)).rstrip()
+    shown = []
+    for ref, hyp in aligned_pairs(reference, hypothesis):
+        if ref is not None and hyp is not None:
+            shown.append((ref.lower(), hyp.lower()) if ref == hyp else (ref.upper(), hyp.upper()))
+        elif ref is not None:
+            shown.append((ref.upper(), "*" * max(3, len(ref))))
+        elif hyp is not None:
+            shown.append(("*" * max(3, len(hyp)), hyp.upper()))
+    widths = [max(len(r), len(h)) for r, h in shown]
+    ref_line = " ".join(r.ljust(w) for (r, _), w in zip(shown, widths, strict=True)).rstrip()
+    hyp_line = " ".join(h.ljust(w) for (_, h), w in zip(shown, widths, strict=True)).rstrip()
     return ref_line, hyp_line

@@ -78,7 +78,8 @@ def register(commands: Subparsers, parents: Parents) -> None:
         help="decode a data dir and score it (PER on 39 phones, or WER)",
         description="Decode every utterance of a data dir with a trained model (greedy, or CTC prefix beam\n"
         "search with --beam N) and score it: hyp.txt, ref.txt, per_utt.txt (sub/del/ins per\n"
-        "utterance and totals) and result.json go into --out (default MODEL/decode_<data>_<mode>).",
+        "utterance and totals), align.txt, confusions.txt and result.json go into --out\n"
+        "(default MODEL/decode_<data>_<mode>).",
         examples=[
             "gatescope decode --model exp/lstm --data data/test",
             "gatescope decode --model exp/lstm/best.ckpt --data data/test --beam 8",
@@ -190,7 +191,9 @@ def register_score_real(commands: Subparsers, parents: Parents) -> None:
     )  # fmt: skip
     score.add_argument("--model", type=Path, required=True, help="experiment dir (unidirectional)")
     score.add_argument("--data", type=Path, action="append", required=True, help="data dir of recordings (repeat)")
-    score.add_argument("--out", type=Path, help="write hyp.txt, ref.txt and result.json here")
+    score.add_argument(
+        "--out", type=Path, help="write hyp.txt, ref.txt, per_utt.txt, align.txt, confusions.txt and result.json here"
+    )
     score.add_argument(
         "--cmvn", choices=STREAM_CMVN_CHOICES,
         help="as gatescope stream (default: as the model was trained)",
