@@ -126,6 +126,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 take.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(timit / "fsdd" / "recordings" / f"{digit}_{speaker}_0.wav", take)
                 take.with_suffix(".txt").write_text(f"{word.capitalize()}.\n")
+        table = [f"{s}/take{d} {w}" for s in ("george", "theo") for d, w in enumerate(("zero", "one"))]
+        (timit / "my_recordings.txt").write_text("\n".join(table) + "\n")  # the same words as one table
         _run(["prepare", "folder", "my_recordings", "data/mine"])
         _run(["features", "data/fsdd16k/test"])
         shutil.copytree("data", "data_synth")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gatescope.asr.corpora.folder import normalize_transcript, prepare_folder
+from gatescope.asr.corpora.folder import normalize_transcript, prepare_folder, read_transcript_table
 from gatescope.asr.data.audio import read_audio
 from gatescope.asr.data.datadir import read_table, validate_data_dir
 from gatescope.asr.decoding.real_speech import score_recordings
@@ -111,6 +111,34 @@ def test_bad_folders_are_refused_in_one_line_naming_the_file(
     (root / "b.txt").write_text(" ?! \n")
     assert main(["prepare", "folder", str(root), str(tmp_path / "data")]) == 2
     assert "b.txt: no words" in capsys.readouterr().err and not (tmp_path / "data").exists()
+
+
+def test_one_table_of_transcripts_kaldi_or_ljspeech_style(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = tmp_path / "rec"
+    for name in ("LJ001-0001.wav", "LJ001-0002.wav", "bob/LJ001-0001.wav"):
+        _recording(root / name, "unused")
+        (root / name).with_suffix(".txt").unlink()
+    ljspeech = tmp_path / "metadata.csv"
+    ljspeech.write_text("LJ001-0001|Printing, in 1 sense|Printing, in one sense\n"
+                        "LJ001-0002|Hello-there|Hello-there\nLJ001-0003|not here|not here\n"
+                        "bob/LJ001-0001|Bob's line|Bob's line\n")  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        out = prepare_folder(root, tmp_path / "data", transcripts=ljspeech)
+    assert read_table(out / "text") == {
+        "bob-LJ001-0001": "bob's line", "rec-LJ001-0001": "printing in one sense", "rec-LJ001-0002": "hello there"
+    }  # fmt: skip
+    assert "metadata.csv: 1 of its 4 lines name no recording" in caplog.text
+    kaldi = tmp_path / "text"
+    kaldi.write_text("LJ001-0001 ONE TWO\n\nLJ001-0002 three\n")  # keys by name: bob's recording uses the first
+    out = prepare_folder(root, tmp_path / "data2", transcripts=kaldi)
+    assert read_table(out / "text")["bob-LJ001-0001"] == "one two"
+    kaldi.write_text("LJ001-0001 one\n")
+    with pytest.raises(Exception, match=r"LJ001-0002\.wav: no line for 'LJ001-0002'"):
+        prepare_folder(root, tmp_path / "data3", transcripts=kaldi)
+    kaldi.write_text("LJ001-0001 one\nLJ001-0001 two\n")
+    with pytest.raises(Exception, match=r"text:2: 'LJ001-0001' again \(first at .*text:1\)"):
+        read_transcript_table(kaldi)
+    assert not (tmp_path / "data3").exists()
 
 
 def test_numerals_in_transcripts_are_noted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,7 +1,10 @@
 """``gatescope prepare folder``: a folder of a user's own recordings with transcripts -> one Kaldi data dir.
 
 The layout is the one forced aligners and many small corpora use: every recording (WAV, FLAC, Ogg, MP3, NIST
-SPHERE) has its transcript beside it under the same name, ``NAME.txt`` or ``NAME.lab`` (one line of words).
+SPHERE) has its transcript beside it under the same name, ``NAME.txt`` or ``NAME.lab`` (one line of words). Or
+one table holds them all (``transcripts``): ``NAME words...`` per line as Kaldi's ``text``, or ``NAME|words``
+as LJSpeech's ``metadata.csv`` (the last field: its normalised text), NAME the file name without its extension
+or its path below the folder.
 Recordings directly in the folder are one speaker, named after the folder; recordings in a subfolder belong to
 the speaker that subfolder is named after (``ROOT/<speaker>/**/NAME.wav``), so a session's CMVN
 (``score-real --speaker-adapt``) follows each voice.
@@ -43,6 +46,7 @@ class Recording:
     speaker: str
     audio: Path
     words: tuple[str, ...]
+    transcript: str  # where the words came from: a file, or a table's line
 
 
 def normalize_transcript(text: str) -> tuple[str, ...]:
@@ -61,10 +65,37 @@ def _transcript(audio: Path) -> Path:
     return found[0]
 
 
-def find_recordings(root: Path) -> list[Recording]:
-    """Every recording under ``root`` with its transcript, speaker and utterance id, sorted by utterance."""
+def read_transcript_table(path: Path) -> dict[str, tuple[str, str]]:
+    """``NAME words...`` or ``NAME|...|words`` lines -> ``{NAME: (words, "path:line")}``; blank lines skipped."""
+    table: dict[str, tuple[str, str]] = {}
+    for number, line in enumerate(read_text_file(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        key, _, text = line.partition("|") if "|" in line else line.strip().partition(" ")
+        key, where = key.strip(), f"{path}:{number}"
+        if key in table:
+            raise InputError(f"{where}: {key!r} again (first at {table[key][1]})")
+        table[key] = (text.rsplit("|", 1)[-1], where)
+    return table
+
+
+def _words_of(path: Path, relative: Path, table: dict[str, tuple[str, str]] | None) -> tuple[str, str]:
+    """A recording's transcript text and where it came from."""
+    if table is None:
+        transcript = _transcript(path)
+        return read_text_file(transcript), str(transcript)
+    for key in (relative.as_posix(), relative.name):
+        if key in table:
+            return table[key]
+    raise InputError(f"{path}: no line for {relative.name!r} (or {relative.as_posix()!r}) in the transcripts table")
+
+
+def find_recordings(root: Path, transcripts: Path | None = None) -> list[Recording]:
+    """Every recording under ``root`` with its transcript (beside it, or in the ``transcripts`` table), speaker
+    and utterance id, sorted by utterance."""
     if not root.is_dir():
         raise InputError(f"{root}: no such directory (expected recordings with NAME.txt transcripts beside them)")
+    table = read_transcript_table(transcripts) if transcripts is not None else None
     audio = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not audio:
         raise InputError(f"{root}: no recordings found ({', '.join(AUDIO_SUFFIXES)})")
@@ -76,28 +107,30 @@ def find_recordings(root: Path) -> list[Recording]:
         utt = _NOT_ID.sub("_", "-".join((speaker, *below)))
         if utt in recordings:
             raise InputError(f"{path}: same utterance id {utt!r} as {recordings[utt].audio}; rename one")
-        transcript = _transcript(path)
-        words = normalize_transcript(read_text_file(transcript))
+        text, where = _words_of(path, relative, table)
+        words = normalize_transcript(text)
         if not words:
-            raise InputError(
-                f"{transcript}: no words (a data dir's transcripts are never empty); leave the recording out"
-            )
-        recordings[utt] = Recording(utt, speaker, path, words)
+            raise InputError(f"{where}: no words (a data dir's transcripts are never empty); leave the recording out")
+        recordings[utt] = Recording(utt, speaker, path, words, where)
+    if table is not None and len(table) > len(recordings):
+        log.warning("%s: %d of its %d lines name no recording under %s", transcripts, len(table) - len(recordings),
+                    len(table), root)  # fmt: skip
     numerals = [r for r in recordings.values() if any(any(c.isdigit() for c in w) for w in r.words)]
     if numerals:
         log.warning(
             "%d transcripts hold numerals (first: %s); write numbers as the words spoken, or a word model's WER "
-            "counts them as errors", len(numerals), _transcript(numerals[0].audio),
+            "counts them as errors", len(numerals), numerals[0].transcript,
         )  # fmt: skip
     return [recordings[utt] for utt in sorted(recordings)]
 
 
-def prepare_folder(root: Path, data_dir: Path, sample_rate: int | None = None) -> Path:
-    """Write the validated data dir ``data_dir`` for the recordings under ``root``; with ``sample_rate``, every
+def prepare_folder(root: Path, data_dir: Path, sample_rate: int | None = None, transcripts: Path | None = None) -> Path:
+    """Write the validated data dir ``data_dir`` for the recordings under ``root`` (their words beside them, or
+    in the ``transcripts`` table: :func:`read_transcript_table`); with ``sample_rate``, every
     recording at another rate gets a resampled 16-bit copy under ``data_dir/wav``. Without it the recordings must
     share one rate (a data dir has one). Nothing is written unless every recording reads. Returns ``data_dir``."""
-    refuse_overlap(data_dir, {"RECORDINGS_DIR": root})
-    recordings = find_recordings(root)
+    refuse_overlap(data_dir, {"RECORDINGS_DIR": root, "--transcripts": transcripts})
+    recordings = find_recordings(root, transcripts)
     final_wav_dir = data_dir.resolve() / "wav"
     sources: dict[str, str] = {}
     durations: dict[str, str] = {}
@@ -117,9 +150,9 @@ def prepare_folder(root: Path, data_dir: Path, sample_rate: int | None = None) -
             sources[rec.utt] = str(source)
             durations[rec.utt] = f"{length / rate:.6f}"
         write_table(staging / "wav.scp", sources)
-        transcripts = {rec.utt: " ".join(rec.words) for rec in recordings}
-        write_table(staging / "text", transcripts)
-        write_table(staging / "text.wrd", transcripts)
+        words = {rec.utt: " ".join(rec.words) for rec in recordings}
+        write_table(staging / "text", words)
+        write_table(staging / "text.wrd", words)
         write_speaker_tables(staging, {rec.utt: rec.speaker for rec in recordings})
         write_table(staging / "utt2dur", durations)
     return data_dir

@@ -61,7 +61,9 @@ def _an4(args: argparse.Namespace) -> int:
 def _folder(args: argparse.Namespace) -> int:
     from gatescope.asr.corpora.folder import prepare_folder
 
-    _report([prepare_folder(args.recordings, args.data_dir, sample_rate=args.sample_rate)])
+    _report(
+        [prepare_folder(args.recordings, args.data_dir, sample_rate=args.sample_rate, transcripts=args.transcripts)]
+    )
     return 0
 
 
@@ -73,15 +75,21 @@ def _add_folder(kinds: Subparsers, parents: Parents) -> None:
         description="Make one data dir of a folder of recordings (WAV, FLAC, Ogg, MP3, SPHERE), each with its\n"
         "transcript beside it as NAME.txt or NAME.lab. Files in a subfolder belong to the speaker named by the\n"
         "subfolder (RECORDINGS_DIR/<speaker>/...), files directly inside to one speaker named after the folder.\n"
-        "Transcripts are lower-cased and stripped of punctuation; write numbers as words. Then score any model\n"
-        "on them with `gatescope score-real`.",
+        "Or all transcripts in one table (--transcripts FILE): 'NAME words...' lines as Kaldi's text, or\n"
+        "'NAME|words' as LJSpeech's metadata.csv (its last field). Transcripts are lower-cased and stripped of\n"
+        "punctuation; write numbers as words. Then score any model on them with `gatescope score-real`.",
         examples=[
             "gatescope prepare folder my_recordings data/mine",
+            "gatescope prepare folder --transcripts my_recordings.txt my_recordings data/mine",
             "gatescope prepare folder --sample-rate 8000 my_recordings data/mine8k   # for an 8 kHz model's features",
         ],
     )  # fmt: skip
     folder.add_argument("recordings", type=Path, metavar="RECORDINGS_DIR")
     folder.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    folder.add_argument(
+        "--transcripts", type=Path, metavar="FILE",
+        help="one table of all transcripts ('NAME words...' or 'NAME|...|words' lines) instead of NAME.txt files",
+    )  # fmt: skip
     folder.add_argument(
         "--sample-rate", type=positive_int, default=None,
         help="write 16-bit copies at this rate to DATA_DIR/wav for recordings at another (default: use them as they "
