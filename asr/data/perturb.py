@@ -99,31 +99,18 @@ def perturb_waveform(
 
     With a burst, ``snr_db`` is the burst's level (None: the burst replaces the speech). An utterance the
     condition cannot be applied to (silent speech: no SNR) is refused naming ``name`` (its file or utterance)."""
+    if burst is not None and not spec.additive:
+        raise InputError("a burst must be an additive noise, not reverb")
     try:
-        return _perturb_waveform(bank, wave, spec, snr_db, seed, speaker, burst, active_only)
+        speech = torch.from_numpy(wave)
+        if burst is None:
+            return bank.perturb(speech, spec, snr_db, seed, speaker, active_only).numpy(), None
+        start_s = burst.start_s(len(wave), bank.sample_rate)
+        noise = bank.noise(spec, round(burst.dur_s * bank.sample_rate), seed, speaker)
+        out, span = insert_burst(speech, noise, start_s, burst.dur_s, snr_db, bank.sample_rate)
+        return out.numpy(), span
     except InputError as err:
         raise InputError(f"{name}: {err}") from None
-
-
-def _perturb_waveform(
-    bank: NoiseBank,
-    wave: np.ndarray,
-    spec: NoiseSpec,
-    snr_db: float | None,
-    seed: int,
-    speaker: str,
-    burst: Burst | None,
-    active_only: bool,
-) -> tuple[np.ndarray, tuple[int, int] | None]:
-    speech = torch.from_numpy(wave)
-    if burst is None:
-        return bank.perturb(speech, spec, snr_db, seed, speaker, active_only).numpy(), None
-    if not spec.additive:
-        raise InputError("a burst must be an additive noise, not reverb")
-    start_s = burst.start_s(len(wave), bank.sample_rate)
-    noise = bank.noise(spec, round(burst.dur_s * bank.sample_rate), seed, speaker)
-    out, span = insert_burst(speech, noise, start_s, burst.dur_s, snr_db, bank.sample_rate)
-    return out.numpy(), span
 
 
 def perturb_data_dir(
