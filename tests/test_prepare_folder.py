@@ -37,6 +37,7 @@ def _user_folder(root: Path) -> Path:
     _recording(root / "bob" / "b 1.ogg", "yes")
     _recording(root / "solo.wav", "hello world")
     (root / "notes.md").write_text("not a recording\n")
+    (root / "alice" / "._take1.wav").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")  # hidden: skipped
     return root
 
 
@@ -129,7 +130,7 @@ def test_one_table_of_transcripts_kaldi_or_ljspeech_style(tmp_path: Path, caplog
     }  # fmt: skip
     assert "metadata.csv: 1 of its 4 lines name no recording" in caplog.text
     kaldi = tmp_path / "text"
-    kaldi.write_text("LJ001-0001 ONE TWO\n\nLJ001-0002 three\n")  # keys by name: bob's recording uses the first
+    kaldi.write_text("LJ001-0001\tONE TWO\n\nLJ001-0002 three\n")  # keys by name: bob's recording uses the first
     out = prepare_folder(root, tmp_path / "data2", transcripts=kaldi)
     assert read_table(out / "text")["bob-LJ001-0001"] == "one two"
     kaldi.write_text("LJ001-0001 one\n")

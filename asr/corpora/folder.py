@@ -5,6 +5,7 @@ SPHERE) has its transcript beside it under the same name, ``NAME.txt`` or ``NAME
 one table holds them all (``transcripts``): ``NAME words...`` per line as Kaldi's ``text``, or ``NAME|words``
 as LJSpeech's ``metadata.csv`` (the last field: its normalised text), NAME the file name without its extension
 or its path below the folder.
+Hidden files (``.NAME``, such as macOS's ``._NAME.wav``) are skipped.
 Recordings directly in the folder are one speaker, named after the folder; recordings in a subfolder belong to
 the speaker that subfolder is named after (``ROOT/<speaker>/**/NAME.wav``), so a session's CMVN
 (``score-real --speaker-adapt``) follows each voice.
@@ -71,7 +72,7 @@ def read_transcript_table(path: Path) -> dict[str, tuple[str, str]]:
     for number, line in enumerate(read_text_file(path).splitlines(), 1):
         if not line.strip():
             continue
-        key, _, text = line.partition("|") if "|" in line else line.strip().partition(" ")
+        key, text = line.split("|", 1) if "|" in line else [*line.split(maxsplit=1), ""][:2]
         key, where = key.strip(), f"{path}:{number}"
         if key in table:
             raise InputError(f"{where}: {key!r} again (first at {table[key][1]})")
@@ -79,13 +80,14 @@ def read_transcript_table(path: Path) -> dict[str, tuple[str, str]]:
     return table
 
 
-def _words_of(path: Path, relative: Path, table: dict[str, tuple[str, str]] | None) -> tuple[str, str]:
-    """A recording's transcript text and where it came from."""
+def _words_of(path: Path, relative: Path, table: dict[str, tuple[str, str]] | None, used: set[str]) -> tuple[str, str]:
+    """A recording's transcript text and where it came from (the table's key added to ``used``)."""
     if table is None:
         transcript = _transcript(path)
         return read_text_file(transcript), str(transcript)
     for key in (relative.as_posix(), relative.name):
         if key in table:
+            used.add(key)
             return table[key]
     raise InputError(f"{path}: no line for {relative.name!r} (or {relative.as_posix()!r}) in the transcripts table")
 
@@ -96,10 +98,15 @@ def find_recordings(root: Path, transcripts: Path | None = None) -> list[Recordi
     if not root.is_dir():
         raise InputError(f"{root}: no such directory (expected recordings with NAME.txt transcripts beside them)")
     table = read_transcript_table(transcripts) if transcripts is not None else None
-    audio = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    audio = sorted(
+        p for p in root.rglob("*")
+        if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)  # hidden: macOS's ._NAME.wav
+    )  # fmt: skip
     if not audio:
         raise InputError(f"{root}: no recordings found ({', '.join(AUDIO_SUFFIXES)})")
     recordings: dict[str, Recording] = {}
+    used: set[str] = set()
     for path in audio:
         relative = path.relative_to(root).with_suffix("")
         speaker = _NOT_ID.sub("_", relative.parts[0] if len(relative.parts) > 1 else root.resolve().name)
@@ -107,13 +114,13 @@ def find_recordings(root: Path, transcripts: Path | None = None) -> list[Recordi
         utt = _NOT_ID.sub("_", "-".join((speaker, *below)))
         if utt in recordings:
             raise InputError(f"{path}: same utterance id {utt!r} as {recordings[utt].audio}; rename one")
-        text, where = _words_of(path, relative, table)
+        text, where = _words_of(path, relative, table, used)
         words = normalize_transcript(text)
         if not words:
             raise InputError(f"{where}: no words (a data dir's transcripts are never empty); leave the recording out")
         recordings[utt] = Recording(utt, speaker, path, words, where)
-    if table is not None and len(table) > len(recordings):
-        log.warning("%s: %d of its %d lines name no recording under %s", transcripts, len(table) - len(recordings),
+    if table is not None and len(used) < len(table):
+        log.warning("%s: %d of its %d lines name no recording under %s", transcripts, len(table) - len(used),
                     len(table), root)  # fmt: skip
     numerals = [r for r in recordings.values() if any(any(c.isdigit() for c in w) for w in r.words)]
     if numerals:
