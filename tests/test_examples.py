@@ -128,6 +128,12 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 take.with_suffix(".txt").write_text(f"{word.capitalize()}.\n")
         table = [f"{s}/take{d} {w}" for s in ("george", "theo") for d, w in enumerate(("zero", "one"))]
         (timit / "my_recordings.txt").write_text("\n".join(table) + "\n")  # the same words as one table
+        (timit / "lj" / "wavs").mkdir(parents=True)  # LJSpeech's layout: wavs/ and metadata.csv (id|text|normalised)
+        for take in range(2):
+            shutil.copy(
+                timit / "fsdd" / "recordings" / f"{take}_theo_0.wav", timit / "lj" / "wavs" / f"LJ001-000{take}.wav"
+            )
+        (timit / "lj" / "metadata.csv").write_text("LJ001-0000|0|Zero\nLJ001-0001|1|One\n")
         _run(["prepare", "folder", "my_recordings", "data/mine"])
         _run(["features", "data/fsdd16k/test"])
         shutil.copytree("data", "data_synth")

@@ -131,8 +131,10 @@ def test_one_table_of_transcripts_kaldi_or_ljspeech_style(tmp_path: Path, caplog
     assert "metadata.csv: 1 of its 4 lines name no recording" in caplog.text
     kaldi = tmp_path / "text"
     kaldi.write_text("LJ001-0001\tONE TWO\n\nLJ001-0002 three\n")  # keys by name: bob's recording uses the first
-    out = prepare_folder(root, tmp_path / "data2", transcripts=kaldi)
-    assert read_table(out / "text")["bob-LJ001-0001"] == "one two"
+    out = prepare_folder(root, tmp_path / "data2", transcripts=kaldi, speaker="lj")  # the flat ones' speaker
+    assert read_table(out / "text") == {"bob-LJ001-0001": "one two", "lj-LJ001-0001": "one two",
+                                        "lj-LJ001-0002": "three"}  # fmt: skip
+    assert set(read_table(out / "utt2spk").values()) == {"bob", "lj"}
     kaldi.write_text("LJ001-0001 one\n")
     with pytest.raises(Exception, match=r"LJ001-0002\.wav: no line for 'LJ001-0002'"):
         prepare_folder(root, tmp_path / "data3", transcripts=kaldi)

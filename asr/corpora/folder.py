@@ -4,11 +4,11 @@ The layout is the one forced aligners and many small corpora use: every recordin
 SPHERE) has its transcript beside it under the same name, ``NAME.txt`` or ``NAME.lab`` (one line of words). Or
 one table holds them all (``transcripts``): ``NAME words...`` per line as Kaldi's ``text``, or ``NAME|words``
 as LJSpeech's ``metadata.csv`` (the last field: its normalised text), NAME the file name without its extension
-or its path below the folder.
-Hidden files (``.NAME``, such as macOS's ``._NAME.wav``) are skipped.
-Recordings directly in the folder are one speaker, named after the folder; recordings in a subfolder belong to
-the speaker that subfolder is named after (``ROOT/<speaker>/**/NAME.wav``), so a session's CMVN
-(``score-real --speaker-adapt``) follows each voice.
+or its path below the folder. Hidden files (``.NAME``, such as macOS's ``._NAME.wav``) are skipped.
+
+Recordings directly in the folder are one speaker, named after the folder (or ``speaker``); recordings in a
+subfolder belong to the speaker that subfolder is named after (``ROOT/<speaker>/**/NAME.wav``), so a session's
+CMVN (``score-real --speaker-adapt``) follows each voice.
 
 Transcripts are normalised for scoring: lower case, punctuation removed (apostrophes inside words kept, hyphens
 split words). Numbers are not spelled out (say "7" as "seven" in the transcript), and a transcript with a numeral
@@ -92,9 +92,10 @@ def _words_of(path: Path, relative: Path, table: dict[str, tuple[str, str]] | No
     raise InputError(f"{path}: no line for {relative.name!r} (or {relative.as_posix()!r}) in the transcripts table")
 
 
-def find_recordings(root: Path, transcripts: Path | None = None) -> list[Recording]:
+def find_recordings(root: Path, transcripts: Path | None = None, speaker: str | None = None) -> list[Recording]:
     """Every recording under ``root`` with its transcript (beside it, or in the ``transcripts`` table), speaker
-    and utterance id, sorted by utterance."""
+    (the recordings directly in ``root`` are ``speaker``, default the folder's name) and utterance id, sorted by
+    utterance."""
     if not root.is_dir():
         raise InputError(f"{root}: no such directory (expected recordings with NAME.txt transcripts beside them)")
     table = read_transcript_table(transcripts) if transcripts is not None else None
@@ -109,16 +110,16 @@ def find_recordings(root: Path, transcripts: Path | None = None) -> list[Recordi
     used: set[str] = set()
     for path in audio:
         relative = path.relative_to(root).with_suffix("")
-        speaker = _NOT_ID.sub("_", relative.parts[0] if len(relative.parts) > 1 else root.resolve().name)
-        below = relative.parts[1:] if len(relative.parts) > 1 else relative.parts
-        utt = _NOT_ID.sub("_", "-".join((speaker, *below)))
+        nested = len(relative.parts) > 1
+        who = _NOT_ID.sub("_", relative.parts[0] if nested else speaker or root.resolve().name)
+        utt = _NOT_ID.sub("_", "-".join((who, *(relative.parts[1:] if nested else relative.parts))))
         if utt in recordings:
             raise InputError(f"{path}: same utterance id {utt!r} as {recordings[utt].audio}; rename one")
         text, where = _words_of(path, relative, table, used)
         words = normalize_transcript(text)
         if not words:
             raise InputError(f"{where}: no words (a data dir's transcripts are never empty); leave the recording out")
-        recordings[utt] = Recording(utt, speaker, path, words, where)
+        recordings[utt] = Recording(utt, who, path, words, where)
     if table is not None and len(used) < len(table):
         log.warning("%s: %d of its %d lines name no recording under %s", transcripts, len(table) - len(used),
                     len(table), root)  # fmt: skip
@@ -131,13 +132,20 @@ def find_recordings(root: Path, transcripts: Path | None = None) -> list[Recordi
     return [recordings[utt] for utt in sorted(recordings)]
 
 
-def prepare_folder(root: Path, data_dir: Path, sample_rate: int | None = None, transcripts: Path | None = None) -> Path:
+def prepare_folder(
+    root: Path,
+    data_dir: Path,
+    sample_rate: int | None = None,
+    transcripts: Path | None = None,
+    speaker: str | None = None,
+) -> Path:
     """Write the validated data dir ``data_dir`` for the recordings under ``root`` (their words beside them, or
-    in the ``transcripts`` table: :func:`read_transcript_table`); with ``sample_rate``, every
+    in the ``transcripts`` table: :func:`read_transcript_table`; ``speaker`` names those directly in ``root``);
+    with ``sample_rate``, every
     recording at another rate gets a resampled 16-bit copy under ``data_dir/wav``. Without it the recordings must
     share one rate (a data dir has one). Nothing is written unless every recording reads. Returns ``data_dir``."""
     refuse_overlap(data_dir, {"RECORDINGS_DIR": root, "--transcripts": transcripts})
-    recordings = find_recordings(root, transcripts)
+    recordings = find_recordings(root, transcripts, speaker)
     final_wav_dir = data_dir.resolve() / "wav"
     sources: dict[str, str] = {}
     durations: dict[str, str] = {}

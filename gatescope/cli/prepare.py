@@ -61,9 +61,11 @@ def _an4(args: argparse.Namespace) -> int:
 def _folder(args: argparse.Namespace) -> int:
     from gatescope.asr.corpora.folder import prepare_folder
 
-    _report(
-        [prepare_folder(args.recordings, args.data_dir, sample_rate=args.sample_rate, transcripts=args.transcripts)]
-    )
+    out = prepare_folder(
+        args.recordings, args.data_dir, sample_rate=args.sample_rate, transcripts=args.transcripts,
+        speaker=args.speaker,
+    )  # fmt: skip
+    _report([out])
     return 0
 
 
@@ -81,6 +83,7 @@ def _add_folder(kinds: Subparsers, parents: Parents) -> None:
         examples=[
             "gatescope prepare folder my_recordings data/mine",
             "gatescope prepare folder --transcripts my_recordings.txt my_recordings data/mine",
+            "gatescope prepare folder --transcripts lj/metadata.csv --speaker lj lj/wavs data/lj   # LJSpeech's layout",
             "gatescope prepare folder --sample-rate 8000 my_recordings data/mine8k   # for an 8 kHz model's features",
         ],
     )  # fmt: skip
@@ -90,6 +93,9 @@ def _add_folder(kinds: Subparsers, parents: Parents) -> None:
         "--transcripts", type=Path, metavar="FILE",
         help="one table of all transcripts ('NAME words...' or 'NAME|...|words' lines) instead of NAME.txt files",
     )  # fmt: skip
+    folder.add_argument(
+        "--speaker", help="the speaker of the recordings directly in RECORDINGS_DIR (default: the folder's name)"
+    )
     folder.add_argument(
         "--sample-rate", type=positive_int, default=None,
         help="write 16-bit copies at this rate to DATA_DIR/wav for recordings at another (default: use them as they "
