@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,27 @@ def ctc_min_frames(targets: list[int]) -> int:
     return len(targets) + sum(1 for a, b in itertools.pairwise(targets) if a == b)
 
 
+LEVEL_STREAM = 11  # the level-mismatch draw's own random stream: (seed, epoch, index, LEVEL_STREAM)
+
+
+@dataclass(frozen=True)
+class LevelMismatch:
+    """A share ``prob`` of the training utterances made ``max_db`` dB louder or quieter (uniform) than their
+    speaker's CMVN statistics say: the mismatch a stream's first words meet while online CMVN's prior, the
+    training statistics, still outweighs them and the microphone's level is unlike the training speech's (README,
+    "Digits": a held-out speaker recorded 21 dB quieter than the training speech)."""
+
+    prob: float = 0.0
+    max_db: float = 0.0
+
+    def shift_db(self, seed: int, epoch: int, index: int) -> float:
+        """The utterance's level shift in dB (0 for the others), drawn from ``(seed, epoch, index)``."""
+        if self.prob <= 0 or self.max_db <= 0:
+            return 0.0
+        rng = np.random.default_rng([seed, epoch, index, LEVEL_STREAM])
+        return float(rng.uniform(-self.max_db, self.max_db)) if rng.random() < self.prob else 0.0
+
+
 class CTCDataset(Dataset[Example]):
     """The utterances of one data dir with their features and token ids, checked when opened."""
 
@@ -69,10 +91,13 @@ class CTCDataset(Dataset[Example]):
         augment: AugmentConfig | None = None,
         seed: int = 0,
         cmvn_tracks_augmentation: bool = False,
+        level_mismatch: LevelMismatch | None = None,
     ) -> None:
         """``cmvn_tracks_augmentation``: with per-speaker CMVN, an augmented utterance is normalised with its
         speaker's statistics shifted as the augmentation shifted its own (:func:`shifted_stats`), as online CMVN
-        would see that speaker through that noise or channel; else with the clean statistics."""
+        would see that speaker through that noise or channel; else with the clean statistics.
+        ``level_mismatch``: shifts a share of the utterances' features by a level their statistics do not follow
+        (:class:`LevelMismatch`; training sets only)."""
         for name in ("feats.scp", "text", "utt2spk"):
             if not (data_dir / name).is_file():
                 hint = " (run gatescope features first)" if name == "feats.scp" else ""
@@ -116,6 +141,12 @@ class CTCDataset(Dataset[Example]):
         self.input_dim = int(kaldi_ark.read_matrix(self.items[0][1]).shape[1])
         self.augmenter = _Augmenter(data_dir, augment, seed) if augment is not None and augment.enabled else None
         self.tracks_augmentation = cmvn_tracks_augmentation and by_speaker and self.augmenter is not None
+        self.seed, self.level_mismatch = seed, level_mismatch
+        self.gain_direction = None
+        if level_mismatch is not None and level_mismatch.prob > 0 and level_mismatch.max_db > 0:
+            if not (data_dir / "feat_conf.yaml").is_file():
+                raise InputError(f"{data_dir / 'feat_conf.yaml'}: missing (level_mismatch needs the feature kind)")
+            self.gain_direction = load_config(FeatureConfig, data_dir / "feat_conf.yaml").gain_direction()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -154,6 +185,10 @@ class CTCDataset(Dataset[Example]):
                 stats = self.augmenter.tracked_stats(stats, kaldi_ark.read_matrix(rxfile, f"utterance {utt}"), matrix)
         else:
             matrix = kaldi_ark.read_matrix(rxfile, f"utterance {utt}")
+        if self.level_mismatch is not None and self.gain_direction is not None:
+            shift_db = self.level_mismatch.shift_db(self.seed, epoch, index)
+            if shift_db:  # the statistics stay as they are: the features move away from them
+                matrix = matrix + (shift_db * math.log(10) / 10 * self.gain_direction).astype(matrix.dtype)
         matrix = normalize_features(matrix, self.cmvn, stats, self.norm_vars)
         return Example(
             utt,

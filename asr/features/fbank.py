@@ -83,6 +83,15 @@ class FeatureConfig:
             return np.asarray(feats)[:, : self.num_mel_bins].mean(axis=1)
         return np.asarray(feats)[:, 0] / math.sqrt(self.num_mel_bins)
 
+    def gain_direction(self) -> np.ndarray:
+        """How a feature vector ``(dim,)`` moves when the audio's power grows by one nat (a gain of 4.34 dB): every
+        log mel bin by 1, so fbank's bins by 1 and MFCC's c0 alone (the DCT of a constant); deltas not at all."""
+        base = np.ones(self.num_mel_bins)
+        tables = _kaldi_tables(self)
+        if tables.lifted_dct is not None:
+            base = base @ tables.lifted_dct
+        return np.concatenate([base, np.zeros(self.dim - base.size)])
+
     def silence_level(self) -> float:
         """The mean :meth:`frame_levels` of exact digital silence (one second of zeros): the dither's level, or
         the log floor without dither."""

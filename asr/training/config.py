@@ -53,6 +53,11 @@ class TrainConfig(ModelConfig):
     # share of utterances replaced by audio with no speech in it (zeros, or quiet white or pink noise) and an empty
     # transcript: a model that emits a word before it has heard one is then wrong
     nonspeech_prob: float = 0.0
+    # share of utterances made up to level_mismatch_db louder or quieter (uniform) than their speaker's CMVN
+    # statistics say, as a stream's first words are while online CMVN's prior (the training statistics) outweighs
+    # them and the microphone's level differs (README "Digits"); works on the stored features, no audio needed
+    level_mismatch_prob: float = 0.0
+    level_mismatch_db: float = 0.0
     # optimisation
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -116,6 +121,8 @@ class TrainConfig(ModelConfig):
         "zeros_prob": PROBABILITY,
         "zeros_max_s": Range(0, 60),
         "nonspeech_prob": PROBABILITY,
+        "level_mismatch_prob": PROBABILITY,
+        "level_mismatch_db": Range(0, 60),
         "lr": Range(0, 10, low_open=True),
         "weight_decay": Range(0, 10),
         "lr_factor": Range(0, 1, low_open=True),

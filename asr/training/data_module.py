@@ -14,7 +14,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from gatescope.asr.data.dataset import CTCDataset, collate
+from gatescope.asr.data.dataset import CTCDataset, LevelMismatch, collate
 from gatescope.asr.tokens import TokenTable
 from gatescope.noise import AugmentConfig
 
@@ -89,11 +89,13 @@ class CTCDataModule(pl.LightningDataModule):
         frame_stack: int = 1,
         augment: AugmentConfig | None = None,
         cmvn_tracks_augmentation: bool = False,
+        level_mismatch: LevelMismatch | None = None,
     ) -> None:
         super().__init__()
         self.train_set = CTCDataset(
-            train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack, augment, seed, cmvn_tracks_augmentation
-        )
+            train_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack, augment, seed, cmvn_tracks_augmentation,
+            level_mismatch,
+        )  # fmt: skip
         self.valid_set = CTCDataset(valid_dir, tokens, cmvn, norm_vars, skip_bad, frame_stack)
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
 

@@ -22,6 +22,7 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint, RichProgressB
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from gatescope.asr.data.datadir import read_table
+from gatescope.asr.data.dataset import LevelMismatch
 from gatescope.asr.features.cmvn import pooled_cmvn_stats
 from gatescope.asr.models.checkpoint import resolve_checkpoint, save_experiment_features
 from gatescope.asr.tokens import TokenTable
@@ -96,6 +97,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, callbacks: l
         config.frame_stack,
         augment=config.augment_config(),
         cmvn_tracks_augmentation=config.cmvn_tracks_augmentation,
+        level_mismatch=LevelMismatch(config.level_mismatch_prob, config.level_mismatch_db),
     )
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the data has been read and checked
     skipped = len(data.train_set.skipped) + len(data.valid_set.skipped)
