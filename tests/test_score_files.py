@@ -16,10 +16,8 @@ tokens = st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=8)
 
 def test_confusions_of_one_utterance() -> None:
     confusions = Confusions()
-    confusions.add("four two seven".split(), "two two".split())
-    confusions.add("four".split(), "two".split())
-    confusions.add("eight".split(), "eight nine".split())
-    confusions.add([], "one".split())
+    for ref, hyp in [("four two seven", "two two"), ("four", "two"), ("eight", "eight nine"), ("", "one")]:
+        confusions.add(aligned_pairs(ref.split(), hyp.split()))
     assert confusions.substitutions == {("four", "two"): 2}
     assert confusions.deletions == {"seven": 1}
     assert confusions.insertions == {"nine": 1, "one": 1}
@@ -34,8 +32,8 @@ def test_confusions_add_up_to_the_error_counts(utterances: list[tuple[list[str],
     total, confusions = ErrorCounts(), Confusions()
     for ref, hyp in utterances:
         total.add(count_errors(ref, hyp))
-        confusions.add(ref, hyp)
         pairs = aligned_pairs(ref, hyp)
+        confusions.add(pairs)
         assert [r for r, _ in pairs if r is not None] == ref and [h for _, h in pairs if h is not None] == hyp
     assert sum(confusions.substitutions.values()) == total.substitutions
     assert sum(confusions.deletions.values()) == total.deletions

@@ -69,9 +69,13 @@ class LevelMismatch:
     prob: float = 0.0
     max_db: float = 0.0
 
+    @property
+    def enabled(self) -> bool:
+        return self.prob > 0 and self.max_db > 0
+
     def shift_db(self, seed: int, epoch: int, index: int) -> float:
         """The utterance's level shift in dB (0 for the others), drawn from ``(seed, epoch, index)``."""
-        if self.prob <= 0 or self.max_db <= 0:
+        if not self.enabled:
             return 0.0
         rng = np.random.default_rng([seed, epoch, index, LEVEL_STREAM])
         return float(rng.uniform(-self.max_db, self.max_db)) if rng.random() < self.prob else 0.0
@@ -142,8 +146,8 @@ class CTCDataset(Dataset[Example]):
         self.augmenter = _Augmenter(data_dir, augment, seed) if augment is not None and augment.enabled else None
         self.tracks_augmentation = cmvn_tracks_augmentation and by_speaker and self.augmenter is not None
         self.seed, self.level_mismatch = seed, level_mismatch
-        self.gain_direction = None
-        if level_mismatch is not None and level_mismatch.prob > 0 and level_mismatch.max_db > 0:
+        self.gain_direction = None  # set where level_mismatch shifts anything
+        if level_mismatch is not None and level_mismatch.enabled:
             if not (data_dir / "feat_conf.yaml").is_file():
                 raise InputError(f"{data_dir / 'feat_conf.yaml'}: missing (level_mismatch needs the feature kind)")
             self.gain_direction = load_config(FeatureConfig, data_dir / "feat_conf.yaml").gain_direction()
@@ -185,7 +189,7 @@ class CTCDataset(Dataset[Example]):
                 stats = self.augmenter.tracked_stats(stats, kaldi_ark.read_matrix(rxfile, f"utterance {utt}"), matrix)
         else:
             matrix = kaldi_ark.read_matrix(rxfile, f"utterance {utt}")
-        if self.level_mismatch is not None and self.gain_direction is not None:
+        if self.gain_direction is not None and self.level_mismatch is not None:
             shift_db = self.level_mismatch.shift_db(self.seed, epoch, index)
             if shift_db:  # the statistics stay as they are: the features move away from them
                 matrix = matrix + (shift_db * math.log(10) / 10 * self.gain_direction).astype(matrix.dtype)

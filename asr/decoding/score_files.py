@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gatescope.asr.decoding.scoring import ErrorCounts, aligned_pairs, count_errors, sclite_alignment
+from gatescope.asr.decoding.scoring import ErrorCounts, aligned_pairs, count_errors, sclite_lines
 from gatescope.files import write_text_atomic
 
 CONFUSIONS_SHOWN = 50  # rows per table of confusions.txt
@@ -27,9 +27,9 @@ class Confusions:
     deletions: Counter[str] = field(default_factory=Counter)
     insertions: Counter[str] = field(default_factory=Counter)
 
-    def add(self, reference: list[str], hypothesis: list[str]) -> None:
-        """Count one utterance's errors."""
-        for ref, hyp in aligned_pairs(reference, hypothesis):
+    def add(self, pairs: list[tuple[str | None, str | None]]) -> None:
+        """Count one utterance's errors from its :func:`aligned_pairs`."""
+        for ref, hyp in pairs:
             if ref is not None and hyp is not None and ref != hyp:
                 self.substitutions[ref, hyp] += 1
             elif hyp is None and ref is not None:
@@ -62,10 +62,11 @@ def write_score_files(out_dir: Path, refs: dict[str, list[str]], hyps: dict[str,
         ref, hyp = refs[utt], hyps.get(utt, [])
         counts = count_errors(ref, hyp)
         total.add(counts)
-        confusions.add(ref, hyp)
+        pairs = aligned_pairs(ref, hyp)  # one alignment for the confusions and the REF/HYP lines
+        confusions.add(pairs)
         rows.append(f"{utt} {counts.ref_words} {counts.substitutions} {counts.deletions} {counts.insertions} "
                     f"{counts.rate:.2f}\n")  # fmt: skip
-        ref_line, hyp_line = sclite_alignment(ref, hyp)
+        ref_line, hyp_line = sclite_lines(pairs)
         correct = counts.ref_words - counts.substitutions - counts.deletions
         alignments.append(
             f"id: ({utt})\nScores: (#C #S #D #I) {correct} {counts.substitutions} {counts.deletions} "

@@ -110,10 +110,15 @@ def aligned_pairs(reference: list[str], hypothesis: list[str]) -> list[tuple[str
 
 
 def sclite_alignment(reference: list[str], hypothesis: list[str]) -> tuple[str, str]:
-    """sclite-style aligned REF and HYP lines: correct tokens in lower case, errors in upper case, ``***`` for
-    the missing side of an insertion or deletion, columns padded to equal width."""
+    """sclite-style aligned REF and HYP lines of one utterance (:func:`sclite_lines`)."""
+    return sclite_lines(aligned_pairs(reference, hypothesis))
+
+
+def sclite_lines(pairs: list[tuple[str | None, str | None]]) -> tuple[str, str]:
+    """The REF and HYP lines of :func:`aligned_pairs`: correct tokens in lower case, errors in upper case, ``***``
+    for the missing side of an insertion or deletion, columns padded to equal width."""
     shown = []
-    for ref, hyp in aligned_pairs(reference, hypothesis):
+    for ref, hyp in pairs:
         if ref is not None and hyp is not None:
             shown.append((ref.lower(), hyp.lower()) if ref == hyp else (ref.upper(), hyp.upper()))
         elif ref is not None:
